@@ -1,0 +1,71 @@
+# HydroSpark: `make run` sets everything up and serves the demo site; `make test` runs the suite.
+SHELL := /bin/bash
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+# Django 6.1 needs Python >= 3.12: take the first one found on PATH or under ~/.pyenv/versions/.
+PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 python3; do \
+	  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit; }; \
+	done; for p in $$(ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit; }; done)
+STAMP := $(VENV)/.installed
+DEV_ENV := DEBUG=1
+
+.PHONY: run test bench lint worker setup browsers clean-db help
+
+help:
+	@echo "make run    - set up .venv, migrate, load demo data, serve http://127.0.0.1:$(PORT) with the task worker"
+	@echo "make test   - set up .venv and run the test suite"
+	@echo "make bench  - run the benchmarks (see bench/README.md)"
+	@echo "make lint   - ruff"
+
+$(PY):
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "No Python >= 3.12 found on PATH or under ~/.pyenv/versions/. Install Python 3.13 (e.g. 'pyenv install 3.13' or your OS package python3.13) and retry."; \
+	  exit 1; fi
+	@echo ">> creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	@echo ">> installing HydroSpark and its dependencies into $(VENV)"
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@if pkg-config --exists mysqlclient 2>/dev/null || command -v mysql_config >/dev/null 2>&1; then \
+	  echo ">> MySQL/MariaDB client headers found: installing mysqlclient"; \
+	  $(PY) -m pip install --quiet -e ".[mysql]"; fi
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	@echo ">> applying database migrations"
+	$(DEV_ENV) $(PY) manage.py migrate --no-input
+	@if [ "$$($(DEV_ENV) $(PY) manage.py shell -c 'from accounts.models import Customer; print(Customer.objects.exists())')" = "False" ]; then \
+	  echo ">> empty database: loading the demo data (a minute or so)"; \
+	  $(DEV_ENV) $(PY) manage.py seed_demo; \
+	else echo ">> demo data already loaded"; fi
+	@echo ">> starting the background task worker and the web server on http://127.0.0.1:$(PORT)"
+	@echo ">> demo logins (password 'password123'): ops@hydrospark.com billing@hydrospark.com support@hydrospark.com noah@example.com"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(DEV_ENV) $(PY) manage.py db_worker --no-reload & \
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+worker: $(STAMP)
+	$(DEV_ENV) $(PY) manage.py db_worker
+
+test: $(STAMP)
+	@echo ">> running the test suite against $${DATABASE_URL:-SQLite (in memory)}"
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { echo ">> installing Debian's chromium for browser tests"; \
+	  (apt-get update -q && apt-get install -y -q chromium) >/dev/null || echo "!! could not install chromium: browser tests will be skipped"; }
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean-db:
+	rm -f var/hydrospark.sqlite3 var/hydrospark.sqlite3-*

@@ -1,0 +1,24 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
+
+from .roles import is_staff_member
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """No open sign-up: the utility creates customer logins; customers set a password by reset email."""
+
+    def is_open_for_signup(self, request):
+        return False
+
+    def get_login_redirect_url(self, request):
+        return landing_url(request.user)
+
+
+def landing_url(user) -> str:
+    if is_staff_member(user):
+        return reverse("staff:home")
+    if getattr(user, "customer", None) is not None:
+        return reverse("portal:dashboard")
+    if user.is_staff:
+        return reverse("admin:index")
+    return reverse("accounts:no_account")

@@ -1,0 +1,117 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A login. Email is the identifier; there is no username."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+
+class CustomerType(models.TextChoices):
+    RESIDENTIAL = "residential", "Residential"
+    COMMERCIAL = "commercial", "Commercial"
+    MUNICIPAL = "municipal", "Municipal"
+
+
+class Customer(models.Model):
+    """The utility's customer account: one service location, identified by its Location ID."""
+
+    location_id = models.CharField("location ID", max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    mailing_address = models.CharField(max_length=300)
+    customer_type = models.CharField(max_length=20, choices=CustomerType.choices)
+    cycle_number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    phone = models.CharField(max_length=40, blank=True)
+    business_name = models.CharField(max_length=200, blank=True)
+    facility_name = models.CharField(max_length=200, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+        help_text="The portal login of this customer, if they have one.",
+    )
+    notify_bill_emails = models.BooleanField("email me my bills", default=True)
+    notify_usage_alerts = models.BooleanField("email me about unusual use", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location_id"]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["phone"]),
+            models.Index(fields=["cycle_number"]),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.location_id})"
+
+    @property
+    def email(self) -> str:
+        return self.user.email if self.user_id else ""
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: written by services for every change to customers, rates, bills,
+    payments, imports and anomaly reviews. Never edited."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=200, help_text="The login's email, or the command that acted (e.g. 'command run_billing')."
+    )
+    action = models.CharField(max_length=60, db_index=True)
+    target_type = models.CharField(max_length=60, blank=True, db_index=True)
+    target_id = models.CharField(max_length=60, blank=True)
+    target_repr = models.CharField(max_length=300, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    summary = models.CharField(max_length=500, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.target_repr}"

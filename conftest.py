@@ -1,0 +1,83 @@
+"""Shared test fixtures: named people (SPEC §5 roles) and their customer accounts.
+
+alice and bob are customers with a login each; ops, biller and support are staff in their groups.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import Customer, CustomerType, User
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_staff(email: str, role: str) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def make_customer(location_id: str, name: str, email: str | None = None, **fields) -> Customer:
+    user = User.objects.create_user(email=email, password=PASSWORD) if email else None
+    defaults = {
+        "mailing_address": "1 Main St, Dallas, TX 75201",
+        "customer_type": CustomerType.RESIDENTIAL,
+        "cycle_number": 1,
+        "phone": "(214) 555-0001",
+    }
+    return Customer.objects.create(location_id=location_id, name=name, user=user, **{**defaults, **fields})
+
+
+@pytest.fixture
+def ops(db):
+    return make_staff("ops@test.hydrospark.com", Role.OPERATIONS)
+
+
+@pytest.fixture
+def biller(db):
+    return make_staff("billing@test.hydrospark.com", Role.BILLING)
+
+
+@pytest.fixture
+def support(db):
+    return make_staff("support@test.hydrospark.com", Role.SUPPORT)
+
+
+@pytest.fixture
+def alice_account(db):
+    return make_customer("100000001", "Alice Archer", "alice@example.com")
+
+
+@pytest.fixture
+def bob_account(db):
+    return make_customer("100000002", "Bob Brown", "bob@example.com", cycle_number=2)
+
+
+@pytest.fixture
+def alice(alice_account):
+    return alice_account.user
+
+
+@pytest.fixture
+def bob(bob_account):
+    return bob_account.user
+
+
+@pytest.fixture
+def people(ops, biller, support, alice, bob):
+    """Every kind of visitor, by role name; None is the signed-out visitor."""
+    return {"anonymous": None, "operations": ops, "billing": biller, "support": support, "customer": alice}
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client signed in as that user (or signed out for None)."""
+
+    def _client_for(user):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return _client_for
