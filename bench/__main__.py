@@ -4,7 +4,8 @@ Each module has `run(options) -> list[dict]`; a row is one measurement, e.g.
 {"bench": "import csv", "rows": 2_000_000, "seconds": 12.3, "rows_per_s": 162_000, "peak_mb": 410,
  "reference_seconds": 8.1, "ratio": 1.5, "target": "<= 2x reference"}.
 Each module runs in its own process (so peak memory is its own and it can point Django at its own
-scratch database before setup). Benchmarks make their own data (hydrospark.demo.generator) in a scratch SQLite database under
+scratch database before setup). Benchmarks make their own data (hydrospark.demo.generator) in a
+scratch SQLite database under
 var/bench/, never touching the demo database. Options: --only NAME (substring), --scale F (0-1:
 shrink the data for a quick look; the issue targets are for scale 1).
 """
