@@ -67,7 +67,7 @@ class RatePlan:
 class Line:
     kind: str  # LineKind
     label: str
-    quantity: Decimal  # CCF for tiers; the amount adjusted for seasonal/rounding lines; 1 for fees
+    quantity: Decimal  # CCF for tiers; the tier lines' sum for seasonal/rounding lines; 1 for fees
     rate: Decimal  # $/CCF for tiers; the multiplier for seasonal lines; the fee for fees
     amount: Decimal  # dollars, to the cent
     code: str = ""
@@ -153,10 +153,11 @@ def price(usage_ccf: Decimal, plan: RatePlan, month: int) -> PricedBill:
     multiplier = plan.multiplier(month)
     usage_charge = money(exact * multiplier)
     difference = usage_charge - sum((line.amount for line in lines), ZERO)
+    shown = usage_charge - difference  # Σ of the tier lines as printed: what the adjustment applies to
     if multiplier != ONE:
-        lines.append(Line(LineKind.SEASONAL, seasonal_label(multiplier, month), exact, multiplier, difference))
+        lines.append(Line(LineKind.SEASONAL, seasonal_label(multiplier, month), shown, multiplier, difference))
     elif difference:
-        lines.append(Line(LineKind.ROUNDING, "Rounding to the cent", exact, ONE, difference))
+        lines.append(Line(LineKind.ROUNDING, "Rounding to the cent", shown, ONE, difference))
     for fee in plan.fees:
         lines.append(Line(LineKind.FEE, fee.label, ONE, fee.amount, fee.amount, fee.code))
     fees_total = sum((fee.amount for fee in plan.fees), ZERO)

@@ -1,0 +1,369 @@
+"""Writes for billing (SPEC §2): bill runs, issuing, sending, payments, rate schedule changes.
+
+Every door (commands, staff pages, admin, background tasks) calls these. Each one is audited and
+raises BillingError when it refuses. Runs, reruns and issues of one period are serialised by locking
+the period's BillingPeriodLock row; the unique (customer, period) constraint backs that up.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.services import audit_record
+
+from . import engine
+from .engine import RunFigures
+from .exceptions import BillingError
+from .models import Bill, BillingPeriodLock, BillRun, Payment, RateSchedule
+from .periods import label, period_end
+from .selectors import bills_for_period
+
+DUE_DAYS = 21  # SPEC §2: due date = issue date + 21 days
+NUMBER_PREFIX = "HS"
+
+
+def _actor_fields(actor, actor_label: str) -> dict:
+    return {"actor": actor, "actor_label": actor_label}
+
+
+def _clean_cycles(cycles) -> list[int]:
+    try:
+        cleaned = sorted({int(c) for c in cycles or []})
+    except (TypeError, ValueError):
+        raise BillingError(f"Cycle numbers must be whole numbers (got {cycles!r}).") from None
+    if any(c < 1 for c in cleaned):
+        raise BillingError("Cycle numbers start at 1.")
+    return cleaned
+
+
+def _lock_period(period: datetime.date) -> None:
+    """Hold the period's lock row until the surrounding transaction ends (creating it if needed)."""
+    try:
+        with transaction.atomic():
+            BillingPeriodLock.objects.get_or_create(period=period)
+    except IntegrityError:
+        pass  # another run created it a moment ago: it exists now
+    BillingPeriodLock.objects.select_for_update().get(period=period)
+
+
+def _check_period_over(period: datetime.date, today: datetime.date) -> None:
+    if period_end(period) >= today:
+        raise BillingError(
+            f"{label(period)} is not over yet: its bills can be issued from "
+            f"{period_end(period) + datetime.timedelta(days=1):%Y-%m-%d}."
+        )
+
+
+def bill_run_compute(
+    *,
+    period: datetime.date,
+    cycles=None,
+    dry_run: bool = False,
+    issue: bool = False,
+    actor=None,
+    actor_label: str = "",
+    run: BillRun | None = None,
+    progress=engine._no_progress,
+    today: datetime.date | None = None,
+) -> RunFigures:
+    """Create or recompute the period's draft bills (issued bills untouched); with issue=True issue them too.
+
+    dry_run computes the same figures and writes nothing."""
+    cycles = _clean_cycles(cycles)
+    today = today or timezone.localdate()
+    if issue:
+        _check_period_over(period, today)
+    if dry_run:
+        figures, _groups = engine.price_period(period=period, cycles=cycles, progress=progress)
+        figures.dry_run = True
+        return figures
+    with transaction.atomic():
+        _lock_period(period)
+        run = _start_run(
+            run, period=period, cycles=cycles, action=BillRun.Action.COMPUTE, actor=actor, label=actor_label
+        )
+        figures, groups = engine.price_period(period=period, cycles=cycles, progress=progress)
+        engine.write_period(figures=figures, groups=groups, run_id=run.pk, progress=progress)
+        if issue:
+            figures.bills_issued = _issue(period=period, cycles=cycles, today=today)
+        _finish_run(run, figures)
+        audit_record(
+            **_actor_fields(actor, actor_label),
+            action="billing.run",
+            target=run,
+            summary=figures.summary(),
+            changes={"period": f"{period:%Y-%m}", "cycles": cycles, "issue": issue},
+        )
+    figures.run_id = run.pk
+    progress(1.0, "Done")
+    return figures
+
+
+def bill_run_issue(
+    *, period: datetime.date, cycles=None, actor=None, actor_label: str = "", today=None, run: BillRun | None = None
+) -> int:
+    """Issue the period's drafts: bill number, issue date today, due in 21 days. Returns how many."""
+    cycles = _clean_cycles(cycles)
+    today = today or timezone.localdate()
+    _check_period_over(period, today)
+    with transaction.atomic():
+        _lock_period(period)
+        run = _start_run(run, period=period, cycles=cycles, action=BillRun.Action.ISSUE, actor=actor, label=actor_label)
+        issued = _issue(period=period, cycles=cycles, today=today)
+        run.bills_issued = issued
+        _finish_run(run, None)
+        audit_record(
+            **_actor_fields(actor, actor_label),
+            action="billing.issue",
+            target=run,
+            summary=f"Issued {issued} bills for {period:%Y-%m}" + (f" (cycles {cycles})" if cycles else ""),
+            changes={"period": f"{period:%Y-%m}", "cycles": cycles, "issued": issued},
+        )
+    return issued
+
+
+def _issue(*, period: datetime.date, cycles: list[int], today: datetime.date) -> int:
+    """Number the drafts in location order, continuing the period's sequence (numbers are never reused:
+    issued bills are never deleted)."""
+    drafts = list(
+        bills_for_period(period=period, cycles=cycles)
+        .drafts()
+        .order_by("customer__location_id")
+        .values_list("id", flat=True)
+    )
+    start = Bill.objects.filter(period=period).issued().count() + 1
+    due = today + datetime.timedelta(days=DUE_DAYS)
+    now = timezone.now()
+    rows = [(bill_number(period, start + i), bill_id) for i, bill_id in enumerate(drafts)]
+    engine.issue_rows(rows, issue_date=today, due_date=due, now=now)
+    return len(rows)
+
+
+def bill_number(period: datetime.date, sequence: int) -> str:
+    return f"{NUMBER_PREFIX}-{period:%Y%m}-{sequence:06d}"
+
+
+def _start_run(run, *, period, cycles, action, actor, label) -> BillRun:
+    if run is None:
+        run = BillRun.objects.create(
+            period=period,
+            cycles=cycles,
+            action=action,
+            requested_by=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=label or getattr(actor, "email", ""),
+        )
+    BillRun.objects.filter(pk=run.pk).update(status=BillRun.Status.RUNNING)
+    run.status = BillRun.Status.RUNNING
+    return run
+
+
+def _finish_run(run: BillRun, figures: RunFigures | None) -> None:
+    if figures is not None:
+        for name in (
+            "bills_created",
+            "bills_recomputed",
+            "issued_untouched",
+            "customers_without_reads",
+            "partial_bills",
+            "bills_issued",
+        ):
+            setattr(run, name, getattr(figures, name))
+        run.total_billed = figures.total_billed
+        run.message = figures.summary()
+    run.status = BillRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def bill_run_fail(*, run: BillRun, error: Exception) -> None:
+    """Mark a background run failed (its own transaction was rolled back: nothing changed)."""
+    BillRun.objects.filter(pk=run.pk).update(
+        status=BillRun.Status.FAILED, finished_at=timezone.now(), message=f"Nothing changed: {error}"
+    )
+
+
+# --- Payments ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_record(
+    *, bill: Bill, amount, paid_on: datetime.date, method: str, reference: str = "", actor, today=None
+) -> Payment:
+    """Record a payment on an issued bill. Refuses more than the open balance, with the figures."""
+    bill = Bill.objects.select_for_update().select_related("customer").get(pk=bill.pk)
+    amount = _money(amount)
+    today = today or timezone.localdate()
+    if not bill.is_issued:
+        raise BillingError("Payments can only be recorded on issued bills; this bill is still a draft.")
+    if amount <= 0:
+        raise BillingError("A payment must be more than $0.00.")
+    if paid_on > today:
+        raise BillingError(f"The payment date {paid_on:%Y-%m-%d} is in the future.")
+    if method not in Payment.Method.values:
+        raise BillingError(f"Unknown payment method {method!r}.")
+    open_balance = bill.total_amount - sum((p for p in bill.payments.values_list("amount", flat=True)), Decimal("0"))
+    if amount > open_balance:
+        raise BillingError(
+            f"${amount:,.2f} is more than the open balance of ${open_balance:,.2f} on bill {bill.number}: "
+            "nothing was recorded. Record at most the open balance."
+        )
+    payment = Payment.objects.create(
+        bill=bill,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference.strip(),
+        recorded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit_record(
+        actor=actor,
+        action="payment.record",
+        target=payment,
+        customer=bill.customer,
+        summary=f"Payment of ${amount:,.2f} ({payment.get_method_display()}) on {bill.number}",
+        changes={"bill": bill.number, "amount": str(amount), "paid_on": f"{paid_on:%Y-%m-%d}", "method": method},
+    )
+    return payment
+
+
+def _money(value) -> Decimal:
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("$", "").strip())
+    except InvalidOperation:
+        raise BillingError(f"{value!r} is not an amount of money.") from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise BillingError(f"{value} is not an amount in dollars and cents.")
+    return amount.quantize(Decimal("0.01"))
+
+
+# --- Rate schedules ------------------------------------------------------------------------------------
+
+
+def rate_schedule_is_locked(schedule: RateSchedule) -> bool:
+    """A version that priced an issued bill is history: it is never edited again."""
+    return schedule.pk is not None and schedule.bills.filter(status=Bill.Status.ISSUED).exists()
+
+
+def rate_schedule_check_editable(*, schedule: RateSchedule) -> None:
+    if rate_schedule_is_locked(schedule):
+        raise BillingError(
+            f"{schedule} priced issued bills, so it can no longer change. "
+            "Create a new version with a later effective date instead."
+        )
+
+
+def rate_schedule_record_change(*, schedule: RateSchedule, actor, created: bool, changes: dict) -> None:
+    audit_record(
+        actor=actor,
+        action="rates.create" if created else "rates.change",
+        target=schedule,
+        summary=("Created " if created else "Changed ") + str(schedule),
+        changes=changes,
+    )
+
+
+# --- Sending -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    sent: list[Bill] = field(default_factory=list)
+    already_sent: int = 0
+    without_email: list[Bill] = field(default_factory=list)
+    opted_out: list[Bill] = field(default_factory=list)
+    failed: list[tuple[Bill, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.sent)} sent, {self.already_sent} already sent before, {len(self.without_email)} without "
+            f"an email address, {len(self.opted_out)} opted out of bill emails, {len(self.failed)} failed"
+        )
+
+
+def bills_send(
+    *, period: datetime.date, cycles=None, resend: bool = False, actor=None, actor_label: str = "", progress=None
+) -> SendReport:
+    """Email every issued bill of the period that was not sent yet (all of them with resend)."""
+    from .documents import send_bill_email  # documents imports matplotlib and fpdf: only when sending
+
+    cycles = _clean_cycles(cycles)
+    bills = (
+        bills_for_period(period=period, cycles=cycles)
+        .issued()
+        .select_related("customer", "customer__user", "rate_schedule")
+        .order_by("customer__location_id")
+    )
+    report = SendReport()
+    total = bills.count() or 1
+    for index, bill in enumerate(bills.iterator(chunk_size=500)):
+        _send_one(bill, report, resend=resend, actor=actor, actor_label=actor_label, send=send_bill_email)
+        if progress and index % 50 == 0:
+            progress(index / total, f"Sent {len(report.sent)} of {total}")
+    return report
+
+
+def bill_send(*, bill: Bill, resend: bool = False, actor=None, actor_label: str = "") -> SendReport:
+    from .documents import send_bill_email
+
+    if not bill.is_issued:
+        raise BillingError("Only issued bills can be sent.")
+    report = SendReport()
+    _send_one(bill, report, resend=resend, actor=actor, actor_label=actor_label, send=send_bill_email)
+    return report
+
+
+def _send_one(bill: Bill, report: SendReport, *, resend, actor, actor_label, send) -> None:
+    customer = bill.customer
+    email = customer.email
+    if not email:
+        report.without_email.append(bill)
+        return
+    if not customer.notify_bill_emails:
+        report.opted_out.append(bill)
+        return
+    claimed_at = timezone.now()
+    claim = Bill.objects.filter(pk=bill.pk, status=Bill.Status.ISSUED)
+    if not resend:
+        claim = claim.filter(sent_at__isnull=True)
+    previous = (bill.sent_at, bill.sent_to)
+    # The claim is one atomic UPDATE: a second click or a parallel command finds the row taken.
+    if not claim.update(sent_at=claimed_at, sent_to=email):
+        report.already_sent += 1
+        return
+    try:
+        send(bill, to=email)
+    except Exception as error:  # the mail server refused: give the bill back so a later run retries it
+        Bill.objects.filter(pk=bill.pk, sent_at=claimed_at).update(sent_at=previous[0], sent_to=previous[1])
+        report.failed.append((bill, str(error)))
+        return
+    bill.sent_at, bill.sent_to = claimed_at, email
+    report.sent.append(bill)
+    audit_record(
+        **_actor_fields(actor, actor_label),
+        action="bill.send",
+        target=bill,
+        customer=customer,
+        summary=f"Emailed bill {bill.number} to {email}" + (" (resent)" if previous[0] else ""),
+    )
+
+
+def send_run_record(*, period, cycles, report: SendReport, actor=None, actor_label: str = "", run=None) -> BillRun:
+    """The send's own BillRun row and audit event, with its figures."""
+    run = _start_run(
+        run, period=period, cycles=_clean_cycles(cycles), action=BillRun.Action.SEND, actor=actor, label=actor_label
+    )
+    run.bills_sent = len(report.sent)
+    run.without_email = len(report.without_email) + len(report.opted_out)
+    run.send_failures = len(report.failed)
+    run.message = report.summary()
+    _finish_run(run, None)
+    audit_record(
+        **_actor_fields(actor, actor_label),
+        action="billing.send",
+        target=run,
+        summary=f"Bills for {period:%Y-%m}: {report.summary()}",
+    )
+    return run
