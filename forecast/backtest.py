@@ -1,0 +1,116 @@
+"""Backtest of the anticipated bill (SPEC §4): the method against the two naive forecasts.
+
+For each month and each as-of day (0 = the day before the month starts, 10 = its 10th, ...), every
+customer with a complete month of reads, a bill last month and one a year earlier is forecast from
+the reads dated on or before the as-of date; the forecast is compared with what the month really
+came to. MAPE = mean of |forecast − actual| / actual, in percent, over those customer-months, both
+on the bill total (priced with the same code as the bills) and on usage. Coverage is the share of
+actual usages that fell inside the forecast's low–high range.
+
+Pure: a DailyMatrix and a pricing function in, plain rows out.
+"""
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .methods import DailyMatrix, forecast_usage, month_bounds, month_usage, naive_last_month, naive_last_year
+
+METHODS = ("seasonal run rate", "naive: last month's bill", "naive: same month last year")
+# price_totals(usage in CCF per customer, rows of the matrix to price, period start) -> bill totals in dollars
+PriceTotals = Callable[[np.ndarray, np.ndarray, datetime.date], np.ndarray]
+
+
+@dataclass
+class Errors:
+    """Running sums of absolute percentage errors for one (method, as-of day)."""
+
+    bill_ape: float = 0.0
+    usage_ape: float = 0.0
+    count: int = 0
+    usage_count: int = 0
+    covered: int = 0
+
+    def add(self, predicted_bill, actual_bill, predicted_usage, actual_usage, inside=None):
+        self.bill_ape += float(np.sum(np.abs(predicted_bill - actual_bill) / actual_bill))
+        positive = actual_usage > 0
+        self.usage_ape += float(np.sum(np.abs(predicted_usage - actual_usage)[positive] / actual_usage[positive]))
+        self.count += len(actual_bill)
+        self.usage_count += int(positive.sum())
+        if inside is not None:
+            self.covered += int(inside.sum())
+
+
+def backtest(
+    matrix: DailyMatrix,
+    *,
+    months: Iterable[datetime.date],
+    as_of_days: Iterable[int],
+    price_totals: PriceTotals,
+    results: dict | None = None,
+) -> dict[tuple[str, int], Errors]:
+    """Accumulate errors per (method, as-of day) into `results` (so chunks of customers can share it)."""
+    results = {} if results is None else results
+    for month in months:
+        start, end = month_bounds(month)
+        days = (end - start).days + 1
+        full = np.sum(~np.isnan(matrix.values[:, _span(matrix, start, end)]), axis=1) == days
+        actual = month_usage(matrix, start)
+        last_month, last_year = naive_last_month(matrix, period=start), naive_last_year(matrix, period=start)
+        rows = np.flatnonzero(full & (last_month > 0) & (last_year > 0))
+        if rows.size == 0:
+            continue
+        actual_bill = price_totals(actual[rows], rows, start)
+        previous = month_bounds(start - datetime.timedelta(days=1))[0]
+        naive_bills = {
+            METHODS[1]: (price_totals(last_month[rows], rows, previous), last_month[rows]),
+            METHODS[2]: (price_totals(last_year[rows], rows, start.replace(year=start.year - 1)), last_year[rows]),
+        }
+        for day in as_of_days:
+            as_of = start + datetime.timedelta(days=day - 1)
+            forecast = forecast_usage(matrix, period=start, as_of=as_of)
+            predicted = forecast.predicted[rows]
+            inside = (actual[rows] >= forecast.low[rows] - 1e-9) & (actual[rows] <= forecast.high[rows] + 1e-9)
+            bill = price_totals(predicted, rows, start)
+            results.setdefault((METHODS[0], day), Errors()).add(bill, actual_bill, predicted, actual[rows], inside)
+            for name, (naive_bill, naive_usage) in naive_bills.items():
+                results.setdefault((name, day), Errors()).add(naive_bill, actual_bill, naive_usage, actual[rows])
+    return results
+
+
+def summary_rows(results: dict[tuple[str, int], Errors]) -> list[dict]:
+    """One row per (as-of day, method): MAPE of bills and usage in percent, coverage of the range."""
+    rows = []
+    for (method, day), errors in sorted(results.items(), key=lambda item: (item[0][1], METHODS.index(item[0][0]))):
+        rows.append(
+            {
+                "as_of_day": day,
+                "method": method,
+                "customer_months": errors.count,
+                "bill_mape": 100 * errors.bill_ape / max(errors.count, 1),
+                "usage_mape": 100 * errors.usage_ape / max(errors.usage_count, 1),
+                "range_coverage": _coverage(method, errors),
+            }
+        )
+    return rows
+
+
+def _coverage(method, errors):
+    return 100 * errors.covered / errors.count if method == METHODS[0] and errors.count else None
+
+
+def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = month_bounds(month)[1] + datetime.timedelta(days=1)
+    return months
+
+
+def _span(matrix, start, end):
+    lo, hi = matrix.column(start), matrix.column(end)
+    if lo < 0 or hi >= matrix.values.shape[1]:
+        return slice(0, 0)
+    return slice(lo, hi + 1)
