@@ -81,7 +81,7 @@ def monthly_usage_chart(
     fig, ax = _figure(size)
     positions = list(range(len(months)))
     values = [float(v) * factor for _, v in months]
-    colours = [BLUE if highlight_month is None or m == highlight_month else AQUA for m, _ in months]
+    colours = [BLUE if m == highlight_month else AQUA for m, _ in months]
     ax.bar(positions, values, width=0.7, color=colours, zorder=2, label="Your use")
     if compare:
         earlier = {(m.year + 1, m.month): float(v) * factor for m, v in compare}
@@ -89,7 +89,8 @@ def monthly_usage_chart(
         if points:
             xs, ys = zip(*points, strict=True)
             ax.scatter(xs, ys, marker="_", s=260, linewidths=2.5, color=DEEP, zorder=3, label=compare_label)
-    ax.set_xticks(positions, [_month_label(m, i, months) for i, (m, _) in enumerate(months)])
+    narrow = size[0] < 5  # phone-sized: initials only ("J F M ..."), the year where it changes
+    ax.set_xticks(positions, [_month_label(m, i, months, narrow) for i, (m, _) in enumerate(months)])
     ax.set_xlim(-0.6, max(len(months), 1) - 0.4)
     _finish(ax, unit)
     return _render(fig, fmt, dpi)
@@ -162,11 +163,16 @@ def chart_summary(points: Sequence[tuple[datetime.date, Number]], *, unit: str =
     )
 
 
-def inline_svg(svg: bytes, *, title: str = "", label_id: str = "") -> str:
+def inline_svg(svg: bytes, *, title: str = "", label_id: str = "", id_prefix: str = "") -> str:
     """SVG bytes ready to place in HTML: no XML prolog, scales to its container, and announced as
-    one image (role="img") labelled by `label_id` (the id of the element holding the text alternative)."""
+    one image (role="img") labelled by `label_id` (the id of the element holding the text alternative).
+    id_prefix keeps element ids unique when a page holds several charts (markers and clip paths are
+    referenced by id, and two charts would otherwise share them)."""
     text = svg.decode()
     text = text[text.index("<svg") :]
+    if id_prefix:
+        text = re.sub(r'\bid="', f'id="{id_prefix}', text)
+        text = text.replace("url(#", f"url(#{id_prefix}").replace('href="#', f'href="#{id_prefix}')
     attrs = ' role="img" preserveAspectRatio="xMidYMid meet"'
     if label_id:
         attrs += f' aria-labelledby="{label_id}"'
@@ -222,11 +228,16 @@ def _factor(unit):
     return UNITS[unit]
 
 
-def _month_label(month, index, months):
+def _month_label(month, index, months, narrow=False):
     # Name the year on the first bar and on each January so a 13-month span reads unambiguously.
+    name = f"{month:%b}"[0] if narrow else f"{month:%b}"
+    if len(months) > 40:  # many years: one label a year (each January) is enough
+        return f"{month:%Y}" if month.month == 1 else ""
+    if len(months) > 16:
+        return f"{name}\n{month:%Y}" if month.month == 1 or index == 0 else (name if month.month % 3 == 1 else "")
     if index == 0 or month.month == 1 or len(months) <= 1:
-        return f"{month:%b}\n{month:%Y}"
-    return f"{month:%b}"
+        return f"{name}\n\u2019{month:%y}" if narrow else f"{name}\n{month:%Y}"
+    return name
 
 
 def _marks(mark_date, by_date):
