@@ -6,4 +6,10 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("usage/", views.usage, name="usage"),
+    path("usage/reads.csv", views.usage_csv, name="usage_csv"),
+    path("bills/", views.bills, name="bills"),
+    path("bills/<int:pk>/", views.bill_detail, name="bill"),
+    path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
+    path("profile/", views.profile, name="profile"),
 ]

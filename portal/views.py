@@ -1,14 +1,144 @@
-from django.shortcuts import render
+"""The customer portal: thin views over selectors scoped to the signed-in customer.
+
+Every view takes its customer from `customer_required` (request.customer, the login's own account)
+and fetches anything else through helpers that take that customer, so another customer's bill id is
+a 404 by construction.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.roles import customer_required
-from metering.selectors import daily_usage
+from accounts.services import customer_update_contact
+from anomalies.selectors import open_notices_for_customer
+from billing.documents import bill_document_context, render_bill_pdf
+from billing.selectors import bill_for_customer, bills_for_customer
+
+from . import selectors
+from .forms import ContactForm, PreferencesForm
+
+
+def _unit(request) -> str:
+    """CCF or gallons: a choice in the query string is remembered for the session."""
+    chosen = request.GET.get("unit")
+    if chosen in selectors.UNITS:
+        request.session["portal_unit"] = chosen
+        return chosen
+    return request.session.get("portal_unit", "ccf")
 
 
 @customer_required
 def dashboard(request):
-    """The customer's home: this month's use so far and the last days' reads."""
-    today = timezone.localdate()
-    reads = daily_usage(customer=request.customer, start=today.replace(day=1), end=today)
-    month_total = sum((r.usage_ccf for r in reads), start=0)
-    return render(request, "portal/dashboard.html", {"reads": reads, "month_total": month_total, "today": today})
+    customer, today, unit = request.customer, timezone.localdate(), _unit(request)
+    version = selectors.data_version(customer)
+    series = selectors.dashboard_series(customer=customer, today=today)
+    this_month = today.replace(day=1)
+    current = series.rows[-1] if series.rows and series.rows[-1].start == this_month else None
+    context = {
+        "today": today,
+        "unit": unit,
+        "current": current,
+        "current_gallons": selectors.to_gallons(current.usage_ccf) if current else None,
+        "forecast": selectors.cached_anticipated_bill(customer=customer, today=today, version=version),
+        "last_bill": bills_for_customer(customer).first(),
+        "notices": open_notices_for_customer(customer),
+        "series": series,
+        "charts": selectors.usage_charts(
+            customer=customer,
+            series=series,
+            unit=unit,
+            version=version,
+            label_id="dashboard-chart-summary",
+            highlight=this_month,
+        ),
+        "chart_summary": selectors.chart_text(series, unit),
+    }
+    return render(request, "portal/dashboard.html", context)
+
+
+@customer_required
+def usage(request):
+    customer, today, unit = request.customer, timezone.localdate(), _unit(request)
+    range_key = request.GET.get("range") if request.GET.get("range") in selectors.RANGES else "12m"
+    series = selectors.usage_series(customer=customer, range_key=range_key, today=today)
+    version = selectors.data_version(customer)
+    context = {
+        "unit": unit,
+        "range_key": range_key,
+        "ranges": selectors.RANGES,
+        "series": series,
+        "rows": list(reversed(series.rows)),  # the table reads newest first
+        "charts": selectors.usage_charts(
+            customer=customer, series=series, unit=unit, version=version, label_id="usage-chart-summary"
+        ),
+        "chart_summary": selectors.chart_text(series, unit),
+    }
+    return render(request, "portal/usage.html", context)
+
+
+@customer_required
+def usage_csv(request):
+    customer, today = request.customer, timezone.localdate()
+    range_key = request.GET.get("range") if request.GET.get("range") in selectors.RANGES else "all"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"hydrospark-usage-{customer.location_id}-{range_key}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(["date", "usage_ccf", "usage_gallons"])
+    for day, ccf, gallons in selectors.reads_for_download(customer=customer, range_key=range_key, today=today):
+        writer.writerow([day.isoformat(), f"{ccf:.4f}", f"{gallons:.2f}"])
+    return response
+
+
+@customer_required
+def bills(request):
+    return render(request, "portal/bills.html", {"bills": list(bills_for_customer(request.customer))})
+
+
+@customer_required
+def bill_detail(request, pk):
+    bill = bill_for_customer(request.customer, pk)
+    return render(request, "portal/bill.html", bill_document_context(bill))
+
+
+@customer_required
+def bill_pdf(request, pk):
+    bill = bill_for_customer(request.customer, pk)
+    response = HttpResponse(render_bill_pdf(bill), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="HydroSpark-bill-{bill.number}.pdf"'
+    return response
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    customer = request.customer
+    contact = ContactForm(initial={"phone": customer.phone, "mailing_address": customer.mailing_address})
+    preferences = PreferencesForm(
+        initial={"notify_bill_emails": customer.notify_bill_emails, "notify_usage_alerts": customer.notify_usage_alerts}
+    )
+    if request.method == "POST":
+        form_class = PreferencesForm if request.POST.get("form") == "preferences" else ContactForm
+        form = form_class(request.POST)
+        if form.is_valid():
+            changes = customer_update_contact(
+                customer=customer, actor=request.user, data=form.cleaned_data, fields=tuple(form.fields)
+            )
+            messages.success(request, _saved_message(form_class, changes))
+            return redirect("portal:profile")
+        if form_class is PreferencesForm:
+            preferences = form
+        else:
+            contact = form
+    return render(request, "portal/profile.html", {"contact": contact, "preferences": preferences})
+
+
+def _saved_message(form_class, changes) -> str:
+    if not changes:
+        return "Nothing to change: your details were already up to date."
+    return "Your notification choices are saved." if form_class is PreferencesForm else "Contact details saved."
