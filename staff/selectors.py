@@ -1,0 +1,142 @@
+"""Reads for the staff pages: each role's home and the customer page (analytics live in analytics.py)."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Sum
+from django.db.models.functions import Round
+
+from accounts.models import Customer
+from metering.models import MeterRead
+
+from .analytics import add_months, money_from_cents, snapshot, usage_data_version
+
+CACHE_SECONDS = 24 * 3600
+
+
+def cached(name: str, version: str, compute):
+    """compute() once per (name, version): the cache holds small, ready-to-show results only."""
+    key = f"staff:{name}:{version}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+# --- Customer page ----------------------------------------------------------------------------------
+
+USAGE_MONTHS = 25  # the customer page: this month and the two years before it
+
+
+def customer_usage(*, customer: Customer, today: datetime.date) -> dict:
+    """Monthly use for the customer page: [(month, ccf, days)] oldest first, the read span, a summary."""
+    from metering.charts import chart_summary
+    from metering.selectors import monthly_usage, read_span
+
+    months = monthly_usage(customer=customer, start=add_months(today, -(USAGE_MONTHS - 1)), end=today)
+    first, last = read_span(customer=customer)
+    last_year = [(m, ccf) for m, ccf, _ in months if add_months(today, -12) <= m < today.replace(day=1)]
+    return {
+        "months": months,
+        "first_read": first,
+        "last_read": last,
+        "last_12_ccf": sum((ccf for _, ccf in last_year), start=0),
+        "summary": chart_summary([(m, ccf) for m, ccf, _ in months], period="month"),
+    }
+
+
+def customer_usage_svg(*, customer: Customer, today: datetime.date) -> bytes:
+    """The customer's monthly use chart (the current month highlighted), cached per usage data version."""
+    from metering.charts import monthly_usage_chart
+    from metering.selectors import monthly_usage
+
+    def draw() -> bytes:
+        months = monthly_usage(customer=customer, start=add_months(today, -(USAGE_MONTHS - 1)), end=today)
+        return monthly_usage_chart([(m, ccf) for m, ccf, _ in months], highlight_month=today.replace(day=1))
+
+    return cached(f"usage-chart:{customer.pk}:{today}", usage_data_version(), draw)
+
+
+# --- Billing home and a customer's bills
+
+
+def billing_period(today: datetime.date) -> datetime.date:
+    """The period being billed now: the last complete month (its bills go out early in this one)."""
+    return add_months(today, -1)
+
+
+def billing_summary(*, today: datetime.date) -> dict:
+    """The Billing home: the current period's runs and figures, collections, overdue totals."""
+    from billing.models import Bill, BillRun, Payment
+    from billing.selectors import period_summary
+
+    period = billing_period(today)
+    summary = period_summary(period=period)
+    collected = Payment.objects.filter(bill__period=period, bill__status=Bill.Status.ISSUED).aggregate(
+        cents=Sum(Round(F("amount") * 100))
+    )
+    this_month = Payment.objects.filter(paid_on__range=(today.replace(day=1), today)).aggregate(
+        cents=Sum(Round(F("amount") * 100)), n=Count("id")
+    )
+    figures = snapshot("billing", today=today)
+    aging = figures.tables["receivables-aging"].rows if figures else None
+    overdue = aging[1:-1] if aging else []  # every bucket but "current" and the total
+    return {
+        "period": period,
+        "summary": summary,
+        "runs": list(BillRun.objects.filter(period=period).select_related("requested_by")[:5]),
+        "collected_for_period": money_from_cents(collected["cents"]),
+        "collected_this_month": money_from_cents(this_month["cents"]),
+        "payments_this_month": this_month["n"],
+        "overdue_bills": sum(b for _, b, _ in overdue),
+        "overdue_amount": sum((a for _, _, a in overdue), Decimal("0.00")),
+        "aging": aging,
+        "aging_snapshot": figures,
+    }
+
+
+CUSTOMER_BILLS = 24
+
+
+def customer_billing(*, customer: Customer) -> dict:
+    """The customer page's bills (with payment status) and payments, newest first: two queries."""
+    from billing.models import Payment
+    from billing.selectors import bills_for_customer
+
+    bills = list(bills_for_customer(customer, include_drafts=True).select_related("rate_schedule")[:CUSTOMER_BILLS])
+    payments = list(
+        Payment.objects.filter(bill__customer=customer).select_related("bill", "recorded_by")[:CUSTOMER_BILLS]
+    )
+    open_balance = sum((b.open_balance() for b in bills), Decimal("0.00"))
+    return {"bills": bills, "payments": payments, "open_balance": open_balance, "bills_limit": CUSTOMER_BILLS}
+
+
+# --- Anomalies: the Operations home and a customer's anomalies ---------------------------------------
+
+CUSTOMER_ANOMALIES = 30
+
+
+def customer_anomalies(*, customer: Customer) -> dict:
+    """The customer's anomalies, newest first, with their reviews (one query)."""
+    from anomalies.models import Anomaly
+
+    anomalies = list(
+        Anomaly.objects.filter(customer=customer)
+        .select_related("reviewed_by")
+        .order_by("-date", "method")[:CUSTOMER_ANOMALIES]
+    )
+    return {"anomalies": anomalies, "anomalies_limit": CUSTOMER_ANOMALIES}
+
+
+def operations_summary() -> dict:
+    """The Operations home: the newest stored read, the last detection runs and the open anomalies."""
+    from anomalies.selectors import open_anomaly_count, open_counts_by_method, recent_runs
+
+    return {
+        "last_read_date": MeterRead.objects.aggregate(v=Max("read_date"))["v"],
+        "detection_runs": recent_runs(limit=5),
+        "open_anomalies": open_anomaly_count(),
+        "open_by_method": open_counts_by_method(),
+    }
