@@ -191,12 +191,12 @@ def _bill_values(group: PricedGroup, period, run_id, now) -> Iterable[tuple]:
     fees = _money(cents.fees_cents)
     return zip(
         group.customer_ids.tolist(),
-        map(_ccf, group.usage_units.tolist()),
+        _decimals(group.usage_units, 4),
         group.days_read.tolist(),
         repeat(days_in(period)),
-        map(_money, cents.usage_cents.tolist()),
+        _decimals(cents.usage_cents, 2),
         repeat(fees),
-        map(_money, (cents.usage_cents + cents.fees_cents).tolist()),
+        _decimals(cents.usage_cents + cents.fees_cents, 2),
         repeat(group.schedule.pk),
         repeat(run_id),
         repeat(now),
@@ -217,9 +217,9 @@ def _line_values(group: PricedGroup, month: int) -> Iterable[tuple]:
             repeat(LineKind.TIER),
             repeat(""),
             repeat(tier_label(t, plan.tiers)),
-            map(_ccf, cents.tier_units[rows, t].tolist()),
+            _decimals(cents.tier_units[rows, t], 4),
             repeat(tier.rate),
-            map(_money, cents.tier_cents[rows, t].tolist()),
+            _decimals(cents.tier_cents[rows, t], 2),
             strict=False,
         )
     n_used = used.sum(axis=1)
@@ -236,9 +236,9 @@ def _line_values(group: PricedGroup, month: int) -> Iterable[tuple]:
         repeat(kind),
         repeat(""),
         repeat(label),
-        map(_money, shown[rows].tolist()),
+        _decimals(shown[rows], 2),
         repeat(multiplier),
-        map(_money, cents.adjustment_cents[rows].tolist()),
+        _decimals(cents.adjustment_cents[rows], 2),
         strict=False,
     )
     first_fee = (n_used + adjusted).tolist()
@@ -269,8 +269,15 @@ def _money(cents: int) -> Decimal:
     return value
 
 
-def _ccf(units: int) -> Decimal:
-    return Decimal(units).scaleb(-4)
+def _decimals(values: np.ndarray, places: int) -> list:
+    """Integers scaled by 10**places as column values. SQLite stores decimals as REAL anyway: a float
+    made by one correctly rounded division is the very double SQLite would parse from the decimal text,
+    and it skips a Decimal per value. Other databases get exact Decimals."""
+    if connection.vendor == "sqlite":
+        return (values / 10**places).tolist()
+    if places == 2:
+        return [_money(v) for v in values.tolist()]
+    return [Decimal(v).scaleb(-places) for v in values.tolist()]
 
 
 def _insert(model, fields, rows, *, fixed=(), progress=None) -> int:

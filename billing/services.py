@@ -188,12 +188,8 @@ def bill_run_fail(*, run: BillRun, error: Exception) -> None:
 # --- Payments ----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def payment_record(
-    *, bill: Bill, amount, paid_on: datetime.date, method: str, reference: str = "", actor, today=None
-) -> Payment:
-    """Record a payment on an issued bill. Refuses more than the open balance, with the figures."""
-    bill = Bill.objects.select_for_update().select_related("customer").get(pk=bill.pk)
+def payment_check(*, bill: Bill, amount, paid_on: datetime.date, method: str, today=None) -> Decimal:
+    """Refuse (BillingError) a payment that cannot be recorded; returns the amount as Decimal dollars."""
     amount = _money(amount)
     today = today or timezone.localdate()
     if not bill.is_issued:
@@ -204,12 +200,22 @@ def payment_record(
         raise BillingError(f"The payment date {paid_on:%Y-%m-%d} is in the future.")
     if method not in Payment.Method.values:
         raise BillingError(f"Unknown payment method {method!r}.")
-    open_balance = bill.total_amount - sum((p for p in bill.payments.values_list("amount", flat=True)), Decimal("0"))
+    open_balance = bill.total_amount - sum(bill.payments.values_list("amount", flat=True), Decimal("0"))
     if amount > open_balance:
         raise BillingError(
             f"${amount:,.2f} is more than the open balance of ${open_balance:,.2f} on bill {bill.number}: "
             "nothing was recorded. Record at most the open balance."
         )
+    return amount
+
+
+@transaction.atomic
+def payment_record(
+    *, bill: Bill, amount, paid_on: datetime.date, method: str, reference: str = "", actor, today=None
+) -> Payment:
+    """Record a payment on an issued bill. Refuses more than the open balance, with the figures."""
+    bill = Bill.objects.select_for_update().select_related("customer").get(pk=bill.pk)
+    amount = payment_check(bill=bill, amount=amount, paid_on=paid_on, method=method, today=today)
     payment = Payment.objects.create(
         bill=bill,
         amount=amount,

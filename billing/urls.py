@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "billing"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.bill_list, name="bills"),
+    path("runs/", views.runs, name="runs"),
+    path("runs/act/", views.run_action, name="run_action"),
+    path("runs/<int:pk>/", views.run_status, name="run"),
+    path("bills/<int:pk>/", views.bill_detail, name="bill"),
+    path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
+    path("bills/<int:pk>/payments/", views.payment_add, name="payment_add"),
+    path("bills/<int:pk>/send/", views.bill_send, name="bill_send"),
+]
