@@ -1,0 +1,70 @@
+from django import forms
+
+from accounts.models import CustomerType
+
+from .models import Anomaly, Method, Resolution, Status
+
+
+class QueueFilterForm(forms.Form):
+    """Filters of the review queue (GET). An empty query shows the open anomalies."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    method = forms.ChoiceField(choices=[("", "Any method"), *Method.choices], required=False)
+    customer_type = forms.ChoiceField(choices=[("", "Any type"), *CustomerType.choices], required=False)
+    cycle = forms.IntegerField(min_value=1, required=False, widget=forms.NumberInput(attrs={"placeholder": "Any"}))
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    customer = forms.CharField(
+        max_length=100, required=False, widget=forms.TextInput(attrs={"placeholder": "Name or location ID"})
+    )
+
+    DEFAULT = {"status": Status.OPEN}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
+
+    def queue_filters(self) -> dict:
+        """Keyword arguments for selectors.anomaly_queue."""
+        data = self.cleaned_data
+        return {
+            "statuses": [data["status"]] if data.get("status") else [],
+            "methods": [data["method"]] if data.get("method") else [],
+            "customer_types": [data["customer_type"]] if data.get("customer_type") else [],
+            "cycles": [data["cycle"]] if data.get("cycle") else [],
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "customer_query": (data.get("customer") or "").strip(),
+        }
+
+
+class ReviewForm(forms.Form):
+    resolution = forms.ChoiceField(choices=Resolution.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), help_text="What you found or did."
+    )
+
+
+class BulkReviewForm(ReviewForm):
+    """Resolve the ticked anomalies of the queue page at once."""
+
+    anomalies = forms.ModelMultipleChoiceField(
+        queryset=Anomaly.objects.select_related("customer"),
+        error_messages={"required": "Tick the anomalies to resolve first."},
+    )
+    resolution = forms.ChoiceField(
+        choices=[("", "Resolution…"), *Resolution.choices], error_messages={"required": "Choose a resolution."}
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Note"}))
+
+
+class RunForm(forms.Form):
+    method = forms.ChoiceField(choices=[("", "All methods"), *Method.choices], required=False)

@@ -1,0 +1,276 @@
+"""Writes for anomalies: detection runs (bulk upsert of findings), reviews, and the Operations digest."""
+
+import logging
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import ExpressionWrapper, F, FloatField, Value
+from django.db.models.functions import NullIf
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role, user_can
+from accounts.services import audit_record
+from metering.selectors import reads_frame
+
+from . import methods as rules
+from .models import Anomaly, DetectionRun, Method, Resolution, Status
+
+log = logging.getLogger(__name__)
+BATCH = 2_000
+STORED_PLACES = 6  # mean_ccf and std_ccf decimal places
+
+
+class AnomalyError(Exception):
+    """A detection or review request that cannot be carried out; the message says why."""
+
+
+def find(method: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The findings of one method over a frame of reads (the pure rule, with the project's settings)."""
+    if method == Method.ZSCORE:
+        return rules.zscore(frame, settings.ANOMALY_ZSCORE_FACTOR)
+    if method == Method.ROLLING:
+        return rules.rolling(frame, settings.ANOMALY_ZSCORE_FACTOR)
+    if method == Method.LEAK:
+        return rules.leak(frame)
+    raise AnomalyError(f"Unknown detection method {method!r}; choose from {', '.join(Method.values)}.")
+
+
+def anomalies_detect(
+    *,
+    methods: Iterable[str] = tuple(Method.values),
+    actor=None,
+    actor_label: str = "",
+    notify: bool = True,
+    progress: Callable[[str], None] = log.info,
+) -> list[DetectionRun]:
+    """Run each method over all stored reads, record what it finds (new days created, known days
+    refreshed, reviews untouched, open days the rule no longer finds withdrawn), then email one digest
+    to Operations. Returns the runs."""
+    methods = list(dict.fromkeys(methods))
+    for method in methods:
+        if method not in Method.values:
+            raise AnomalyError(f"Unknown detection method {method!r}; choose from {', '.join(Method.values)}.")
+    progress("Loading reads…")
+    frame = reads_frame()
+    progress(f"{len(frame):,} reads of {frame['customer_id'].nunique():,} customers loaded.")
+    runs = [_run_one(method, frame, actor=actor, actor_label=actor_label, progress=progress) for method in methods]
+    if notify:
+        digest_send(runs=runs)
+    return runs
+
+
+def _run_one(method: str, frame: pd.DataFrame, *, actor, actor_label: str, progress) -> DetectionRun:
+    label = actor_label or (actor.email if actor is not None else "system")
+    run = DetectionRun.objects.create(method=method, started_at=timezone.now(), triggered_by=actor, actor_label=label)
+    try:
+        findings = find(method, frame)
+        progress(f"{method}: {len(findings):,} anomalous days found; saving…")
+        created, withdrawn = _store(run, findings)
+    except Exception as exc:
+        DetectionRun.objects.filter(pk=run.pk).update(
+            state=DetectionRun.State.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
+        )
+        raise
+    run.state = DetectionRun.State.FINISHED
+    run.finished_at = timezone.now()
+    run.customers_assessed = findings.attrs["customers_assessed"]
+    run.reads_assessed = findings.attrs["reads_assessed"]
+    run.found, run.created, run.withdrawn = len(findings), created, withdrawn
+    run.save()
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="anomaly.detect",
+        target=run,
+        summary=f"{method}: {run.found} anomalous days, {created} new, {withdrawn} withdrawn",
+        changes={"found": run.found, "created": created, "withdrawn": withdrawn},
+    )
+    progress(f"{method}: {created:,} new, {withdrawn:,} withdrawn.")
+    return run
+
+
+@transaction.atomic
+def _store(run: DetectionRun, findings: pd.DataFrame) -> tuple[int, int]:
+    """Insert new days, refresh changed figures of known days, withdraw open days no longer found.
+    Reviews (status, resolution, note, reviewer) are never written here. Returns (created, withdrawn)."""
+    found = _rounded(findings)
+    stored = _stored_frame(run.method)
+    merged = found.merge(stored, on=["customer_id", "date"], how="outer", suffixes=("", "_old"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"]
+    both = merged[merged["_merge"] == "both"]
+    changed = both[
+        (both["usage_ccf"] != both["usage_ccf_old"])
+        | (both["mean"] != both["mean_old"])
+        | (both["std"] != both["std_old"])
+    ]
+    gone = merged[(merged["_merge"] == "right_only") & (merged["status"] == Status.OPEN)]
+    now = timezone.now()
+    Anomaly.objects.bulk_create(
+        (_anomaly(row, run.method, now, run) for row in new.itertuples(index=False)),
+        batch_size=BATCH,
+        ignore_conflicts=True,  # a concurrent run may have inserted the same day: keep its record
+    )
+    _refresh(changed, run.method, now)
+    gone_ids = gone["id"].astype(np.int64).tolist()
+    for start in range(0, len(gone_ids), BATCH):
+        Anomaly.objects.filter(pk__in=gone_ids[start : start + BATCH], status=Status.OPEN).delete()
+    return len(new), len(gone_ids)
+
+
+def _rounded(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings as they will be stored: usage to 4 places, mean and std to 6, dates as days."""
+    return pd.DataFrame(
+        {
+            "customer_id": findings["customer_id"].astype(np.int64),
+            "date": findings["date"].dt.date,
+            "usage_ccf": findings["usage_ccf"].round(4),
+            "mean": findings["mean"].round(STORED_PLACES),
+            "std": findings["std"].round(STORED_PLACES),
+        }
+    )
+
+
+def _stored_frame(method: str) -> pd.DataFrame:
+    rows = Anomaly.objects.filter(method=method).values_list(
+        "id", "customer_id", "date", "usage_ccf", "mean_ccf", "std_ccf", "status"
+    )
+    stored = pd.DataFrame.from_records(
+        list(rows), columns=["id", "customer_id", "date", "usage_ccf", "mean", "std", "status"]
+    )
+    for column in ("usage_ccf", "mean", "std"):
+        stored[column] = stored[column].astype(np.float64).round(4 if column == "usage_ccf" else STORED_PLACES)
+    stored["customer_id"] = stored["customer_id"].astype(np.int64)
+    return stored
+
+
+def _anomaly(row, method: str, now, run) -> Anomaly:
+    return Anomaly(
+        customer_id=row.customer_id,
+        date=row.date,
+        method=method,
+        usage_ccf=_decimal(row.usage_ccf, 4),
+        mean_ccf=_decimal(row.mean, STORED_PLACES),
+        std_ccf=_decimal(row.std, STORED_PLACES),
+        detected_at=now,
+        run=run,
+    )
+
+
+def _refresh(changed: pd.DataFrame, method: str, now) -> None:
+    """Update usage, mean and std of known days whose figures moved (new or corrected reads)."""
+    if changed.empty:
+        return
+    objs = [_anomaly(row, method, now, None) for row in changed.itertuples(index=False)]
+    for obj, pk in zip(objs, changed["id"].astype(np.int64), strict=True):
+        obj.pk = int(pk)
+    Anomaly.objects.bulk_update(objs, ["usage_ccf", "mean_ccf", "std_ccf"], batch_size=500)
+
+
+def _decimal(value: float, places: int) -> Decimal:
+    return Decimal(f"{value:.{places}f}")
+
+
+# --- reviews ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def anomaly_review(*, anomaly: Anomaly, reviewer, resolution: str, note: str = "") -> Anomaly:
+    """Operations mark an anomaly reviewed with a resolution and a note; who and when are kept."""
+    return anomalies_review(anomalies=[anomaly], reviewer=reviewer, resolution=resolution, note=note)[0]
+
+
+@transaction.atomic
+def anomalies_review(*, anomalies: Iterable[Anomaly], reviewer, resolution: str, note: str = "") -> list[Anomaly]:
+    """Review several anomalies at once with the same resolution and note (bulk resolve)."""
+    if reviewer is None or not user_can(reviewer, "review_anomalies"):
+        raise AnomalyError("Only Operations staff can review anomalies.")
+    if resolution not in Resolution.values:
+        raise AnomalyError(f"Choose a resolution: {', '.join(Resolution.labels)}.")
+    anomalies = list(anomalies)
+    if not anomalies:
+        raise AnomalyError("Select at least one anomaly to resolve.")
+    now = timezone.now()
+    for anomaly in anomalies:
+        before = {"status": anomaly.status, "resolution": anomaly.resolution, "note": anomaly.note}
+        anomaly.status, anomaly.resolution, anomaly.note = Status.REVIEWED, resolution, note.strip()
+        anomaly.reviewed_by, anomaly.reviewed_at = reviewer, now
+        _audit_review(anomaly, reviewer, before)
+    Anomaly.objects.bulk_update(anomalies, ["status", "resolution", "note", "reviewed_by", "reviewed_at"])
+    return anomalies
+
+
+def _audit_review(anomaly: Anomaly, reviewer, before: dict) -> None:
+    after = {"status": anomaly.status, "resolution": anomaly.resolution, "note": anomaly.note}
+    audit_record(
+        actor=reviewer,
+        action="anomaly.review",
+        target=anomaly,
+        customer=anomaly.customer,
+        summary=f"{anomaly.get_method_display()} anomaly of {anomaly.date:%Y-%m-%d}: "
+        f"{anomaly.get_resolution_display()}",
+        changes={field: [before[field], after[field]] for field in after if before[field] != after[field]},
+    )
+
+
+# --- the Operations digest ----------------------------------------------------------------------------
+
+DIGEST_TOP = 20
+
+
+def digest_send(*, runs: list[DetectionRun]) -> int:
+    """One email to every active Operations login after a detection: how many new anomalies each run
+    found and the top 20 (highest use relative to the baseline) with links. Returns recipients."""
+    recipients = list(
+        User.objects.filter(is_active=True, groups__name=Role.OPERATIONS)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    if not recipients or not runs:
+        return 0
+    context = _digest_context(runs)
+    message = EmailMultiAlternatives(
+        subject=context["subject"],
+        body=render_to_string("anomalies/email/digest.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(render_to_string("anomalies/email/digest.html", context), "text/html")
+    message.send()
+    return len(recipients)
+
+
+def _digest_context(runs: list[DetectionRun]) -> dict:
+    created = sum(run.created for run in runs)
+    top = list(
+        Anomaly.objects.filter(run__in=runs)
+        .select_related("customer")
+        .annotate(
+            severity=ExpressionWrapper(
+                F("usage_ccf") / NullIf(F("mean_ccf"), Value(Decimal(0))), output_field=FloatField()
+            )
+        )
+        .order_by(F("severity").desc(nulls_last=True), "-date", "pk")[:DIGEST_TOP]
+    )
+    site = settings.SITE_URL.rstrip("/")
+    for anomaly in top:
+        anomaly.link = site + reverse("anomalies:detail", args=[anomaly.pk])
+    word = "anomaly" if created == 1 else "anomalies"
+    return {
+        "subject": f"HydroSpark: {created} new {word} ("
+        + ", ".join(f"{run.method} {run.created}" for run in runs)
+        + ")",
+        "runs": runs,
+        "created": created,
+        "top": top,
+        "queue_link": site + reverse("anomalies:queue") + "?status=open",
+    }
