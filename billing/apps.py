@@ -25,3 +25,6 @@ class BillingConfig(AppConfig):
         ("Bills", "billing:bills", "view_bills"),
         ("Bill runs", "billing:runs", "manage_bills"),
     ]
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the reads_corrected receiver)

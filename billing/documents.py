@@ -169,11 +169,7 @@ def _summary(pdf: FPDF, bill: Bill, context: dict) -> None:
     boxes = [
         ("Service period", f"{bill.period:%b %-d} – {bill.period_end:%b %-d, %Y}", days),
         ("Water used", f"{bill.usage_ccf.normalize():f} CCF", f"{context['usage_gallons']:,} gallons"),
-        (
-            "Amount due",
-            f"${context['open_balance']:,.2f}" if bill.is_issued else f"${bill.total_amount:,.2f}",
-            f"by {bill.due_date:%B %-d, %Y}" if bill.due_date else "draft",
-        ),
+        _amount_box(bill, context),
     ]
     width = (pdf.w - 32) / 3
     for i, (name, value, note) in enumerate(boxes):
@@ -201,6 +197,14 @@ def _summary(pdf: FPDF, bill: Bill, context: dict) -> None:
             f"Your meter reported {bill.days_read} of the {bill.days_in_period} days of this period: "
             "you are billed for the water used on those days.",
         )
+
+
+def _amount_box(bill: Bill, context: dict) -> tuple[str, str, str]:
+    if context["payment_status"] == PaymentStatus.PAID:
+        return ("Amount due", "Paid in full", f"${bill.total_amount:,.2f}, thank you")
+    if not bill.is_issued:
+        return ("Total", f"${bill.total_amount:,.2f}", "draft")
+    return ("Amount due", f"${context['open_balance']:,.2f}", f"by {bill.due_date:%B %-d, %Y}")
 
 
 def _lines(pdf: FPDF, bill: Bill, context: dict) -> None:

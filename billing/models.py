@@ -183,7 +183,13 @@ class BillRun(models.Model):
 
     def __str__(self):
         cycles = f" cycles {', '.join(map(str, self.cycles))}" if self.cycles else ""
-        return f"{self.get_action_display()} {self.period:%Y-%m}{cycles} ({self.get_status_display()})"
+        return f"{self.title} {self.period:%Y-%m}{cycles} ({self.get_status_display()})"
+
+    @property
+    def title(self) -> str:
+        if self.action == self.Action.COMPUTE and self.bills_issued:
+            return "Compute and issue"
+        return self.get_action_display()
 
 
 class PaymentStatus(models.TextChoices):

@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),  # keeps the migrated default rates
     pytest.mark.skipif(
         connection.vendor != "postgresql",
-        reason="needs truly concurrent writers: run with DATABASE_URL=postgres://… (SQLite serialises writes)",
+        reason="the concurrency proof runs on PostgreSQL (DATABASE_URL=postgres://…); SQLite serialises writers",
     ),
 ]
 

@@ -135,3 +135,7 @@ def seed_demo(*, customers: int, today: datetime.date, log=print) -> None:
     log(f"Noah Hernandez (101887055): {seed_noah(yesterday)} reads added")
     created, reads = seed_customers(customers, yesterday)
     log(f"Generated customers: {created} created, {reads} reads added")
+    from billing.demo import seed_bills  # billing builds on the reads above
+
+    issued, payments = seed_bills(today=today, recorded_by=User.objects.filter(email="billing@hydrospark.com").first())
+    log(f"Bills for the past months: {issued} issued, {payments} payments recorded")
