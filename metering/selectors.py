@@ -5,13 +5,15 @@ SQLite included (it stores decimals as REAL).
 """
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Sum
-from django.db.models.functions import Round, TruncMonth
+from django.db.models import Count, F, FloatField, Func, IntegerField, Max, Min, Sum
+from django.db.models.functions import Cast, Round, TruncMonth
 
 from .models import MeterRead
 
@@ -77,30 +79,43 @@ def reads_frame(*, customer_ids=None, start: datetime.date | None = None, end: d
         reads = reads.filter(read_date__gte=start)
     if end is not None:
         reads = reads.filter(read_date__lte=end)
-    sql, params = (
-        reads.order_by("customer_id", "read_date")
-        .values_list("customer_id", "read_date", "usage_ccf")
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return pd.DataFrame(
-            {
-                "customer_id": np.array([], dtype="int64"),
-                "read_date": pd.to_datetime([]),
-                "usage_ccf": np.array([], dtype="float64"),
-            }
+    try:
+        sql, params = (
+            reads.order_by("customer_id", "read_date")
+            .values_list("customer_id", _EpochDays("read_date"), Cast("usage_ccf", FloatField()))
+            .query.sql_with_params()
         )
-    customer_col, date_col, usage_col = zip(*rows, strict=True)
+    except EmptyResultSet:  # e.g. customer_ids=[]: nothing can match
+        rows = []
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    # All three columns are numbers: one flat C-level conversion, no Python object per value.
+    values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
     return pd.DataFrame(
         {
-            "customer_id": np.asarray(customer_col, dtype="int64"),
-            "read_date": pd.to_datetime(pd.Series(date_col)),
-            "usage_ccf": np.asarray(usage_col, dtype="float64"),
+            "customer_id": values[:, 0].astype("int64"),
+            "read_date": values[:, 1].astype("int64").astype("datetime64[D]").astype("datetime64[s]"),
+            "usage_ccf": values[:, 2],
         }
     )
+
+
+class _EpochDays(Func):
+    """Days since 1970-01-01 of a date column as an integer, computed by the database: fetching
+    numbers is several times faster than building a date object per row (SQLite's date converter)."""
+
+    output_field = IntegerField()
+    template = "(%(expressions)s - DATE '1970-01-01')"  # PostgreSQL: date - date is an integer
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)", **extra
+        )
+
+    def as_mysql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="DATEDIFF(%(expressions)s, '1970-01-01')", **extra)
 
 
 def _as_date(value) -> datetime.date:
