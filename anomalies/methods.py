@@ -116,7 +116,9 @@ def leak(frame: pd.DataFrame, rule: LeakRule = LeakRule()) -> pd.DataFrame:
     flag = _in_long_runs(reads, high, rule.min_days)
     flag, baseline = _hold_baseline(reads, usage, flag, baseline, rule)
     eligible = ~np.isnan(baseline)
-    return _findings(reads, flag, baseline, spread, eligible)
+    # A baseline from last year (or held through a long leak) can stand where the trailing window has
+    # too few ordinary days for a spread: report 0 there rather than nothing.
+    return _findings(reads, flag, baseline, np.nan_to_num(spread, nan=0.0), eligible)
 
 
 def _high(usage, baseline, rule: LeakRule) -> np.ndarray:

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import ExpressionWrapper, F, FloatField, Value
+from django.db.models.constants import OnConflict
 from django.db.models.functions import NullIf
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -113,12 +114,8 @@ def _store(run: DetectionRun, findings: pd.DataFrame) -> tuple[int, int]:
     ]
     gone = merged[(merged["_merge"] == "right_only") & (merged["status"] == Status.OPEN)]
     now = timezone.now()
-    Anomaly.objects.bulk_create(
-        (_anomaly(row, run.method, now, run) for row in new.itertuples(index=False)),
-        batch_size=BATCH,
-        ignore_conflicts=True,  # a concurrent run may have inserted the same day: keep its record
-    )
-    _refresh(changed, run.method, now)
+    _insert(new, run, now)
+    _refresh(changed)
     gone_ids = gone["id"].astype(np.int64).tolist()
     for start in range(0, len(gone_ids), BATCH):
         Anomaly.objects.filter(pk__in=gone_ids[start : start + BATCH], status=Status.OPEN).delete()
@@ -151,31 +148,60 @@ def _stored_frame(method: str) -> pd.DataFrame:
     return stored
 
 
-def _anomaly(row, method: str, now, run) -> Anomaly:
-    return Anomaly(
-        customer_id=row.customer_id,
-        date=row.date,
-        method=method,
-        usage_ccf=_decimal(row.usage_ccf, 4),
-        mean_ccf=_decimal(row.mean, STORED_PLACES),
-        std_ccf=_decimal(row.std, STORED_PLACES),
-        detected_at=now,
-        run=run,
+def _insert(new: pd.DataFrame, run: DetectionRun, now) -> None:
+    """Insert new days with one prepared statement (executemany): the ORM's per-object work costs
+    seconds for the tens of thousands of days a first run finds. A day a concurrent run inserted
+    meanwhile is skipped (the unique constraint), never duplicated."""
+    if new.empty:
+        return
+    ops = connection.ops
+    columns = ["customer_id", "date", "method", "usage_ccf", "mean_ccf", "std_ccf", "detected_at", "run_id", "status"]
+    columns += ["resolution", "note"]
+    fields = [Anomaly._meta.get_field(c.removesuffix("_id") if c.endswith("_id") else c) for c in columns]
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(Anomaly._meta.db_table)} "
+        f"({', '.join(ops.quote_name(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        + ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
     )
+    detected_at = ops.adapt_datetimefield_value(now)
+    rows = [
+        (
+            int(row.customer_id),
+            ops.adapt_datefield_value(row.date),
+            run.method,
+            f"{row.usage_ccf:.4f}",
+            f"{row.mean:.{STORED_PLACES}f}",
+            f"{row.std:.{STORED_PLACES}f}",
+            detected_at,
+            run.pk,
+            Status.OPEN.value,
+            "",
+            "",
+        )
+        for row in new.itertuples(index=False)
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, rows[start : start + BATCH * 5])
 
 
-def _refresh(changed: pd.DataFrame, method: str, now) -> None:
+def _refresh(changed: pd.DataFrame) -> None:
     """Update usage, mean and std of known days whose figures moved (new or corrected reads)."""
     if changed.empty:
         return
-    objs = [_anomaly(row, method, now, None) for row in changed.itertuples(index=False)]
-    for obj, pk in zip(objs, changed["id"].astype(np.int64), strict=True):
-        obj.pk = int(pk)
-    Anomaly.objects.bulk_update(objs, ["usage_ccf", "mean_ccf", "std_ccf"], batch_size=500)
-
-
-def _decimal(value: float, places: int) -> Decimal:
-    return Decimal(f"{value:.{places}f}")
+    ops = connection.ops
+    table = ops.quote_name(Anomaly._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {ops.quote_name('usage_ccf')} = %s, {ops.quote_name('mean_ccf')} = %s, "
+        f"{ops.quote_name('std_ccf')} = %s WHERE {ops.quote_name('id')} = %s"
+    )
+    rows = [
+        (f"{row.usage_ccf:.4f}", f"{row.mean:.{STORED_PLACES}f}", f"{row.std:.{STORED_PLACES}f}", int(row.id))
+        for row in changed.itertuples(index=False)
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, rows[start : start + BATCH * 5])
 
 
 # --- reviews ----------------------------------------------------------------------------------------
