@@ -1,0 +1,458 @@
+"""Reading and checking meter exports (SPEC §1): pure functions over pandas frames, no database.
+
+A file is read in chunks of text columns (`Chunk`); `check_chunk` validates a chunk with vectorised
+pandas/numpy and splits it into good reads, the latest customer details per location and rejected
+rows with their reasons. Low-cardinality columns (names, types, dates...) are checked once per
+distinct value (`pd.factorize`), which keeps a 2-million-row file to a few seconds.
+"""
+
+import csv
+import datetime
+import io
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import MeterImportError
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    required: bool
+    max_length: int | None = None
+
+
+COLUMNS = [
+    Column("name", "Customer Name", True, 200),
+    Column("mailing_address", "Mailing Address", True, 300),
+    Column("location_id", "Location ID", True, 20),
+    Column("customer_type", "Customer Type", True),
+    Column("cycle_number", "Cycle Number", True),
+    Column("phone", "Customer Phone Number", False, 40),
+    Column("business_name", "Business Name", False, 200),
+    Column("facility_name", "Facility Name", False, 200),
+    Column("year", "Year", True),
+    Column("month", "Month", True),
+    Column("day", "Day", True),
+    Column("usage", "Daily Water Usage (CCF)", True),
+]
+BY_KEY = {c.key: c for c in COLUMNS}
+HEADERS = {c.key: c.header for c in COLUMNS}
+CUSTOMER_TYPES = ("residential", "commercial", "municipal")
+ATTRIBUTE_KEYS = ["name", "mailing_address", "customer_type", "cycle_number", "phone", "business_name", "facility_name"]
+MAX_CYCLE = 32767
+UNITS_PER_CCF = 10_000  # usage is kept as whole ten-thousandths of a CCF: exact on every database
+MAX_UNITS = 10**12  # DecimalField(max_digits=12, decimal_places=4) holds below 10^8 CCF
+CSV_CHUNK_ROWS = 100_000
+XLSX_CHUNK_ROWS = 50_000
+EPOCH = np.datetime64("1970-01-01", "D")
+# Parsed by pandas as integers when they are (fast); a chunk with any other text keeps them as text.
+NUMERIC_KEYS = {"year", "month", "day", "cycle_number"}
+
+
+@dataclass
+class Chunk:
+    """Some rows of a file as text, columns named by key, with each row's line number in the file."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    progress: float  # share of the file read so far, 0..1
+    malformed: pd.DataFrame | None = None  # line, reason: rows the reader could not split into columns
+
+
+@dataclass
+class CheckedChunk:
+    reads: pd.DataFrame  # location (index into `locations`), day (since 1970-01-01), units (1/10,000 CCF), line
+    locations: np.ndarray  # the chunk's distinct Location IDs
+    customers: pd.DataFrame  # the latest good row per location: location_id, attributes, day, line
+    rejects: pd.DataFrame  # line, reason, then the file's columns by key
+    rows: int  # data rows in the chunk (blank lines excluded)
+
+
+# --- Headers ----------------------------------------------------------------------------------------
+
+
+def normalize_header(text) -> str:
+    return " ".join(str(text).replace("\ufeff", "").split()).casefold()
+
+
+def match_columns(headers: list) -> dict[int, str]:
+    """{position in the file: column key} for the known columns; extra columns are ignored.
+    Raises MeterImportError when a required column is missing or a column appears twice."""
+    wanted = {normalize_header(c.header): c.key for c in COLUMNS}
+    found: dict[int, str] = {}
+    for position, header in enumerate(headers):
+        key = wanted.get(normalize_header(header))
+        if key is None:
+            continue
+        if key in found.values():
+            raise MeterImportError(f"The column “{HEADERS[key]}” appears twice in the header.")
+        found[position] = key
+    missing = [c.header for c in COLUMNS if c.required and c.key not in found.values()]
+    if missing:
+        raise MeterImportError(
+            "Missing required column(s): " + ", ".join(f"“{h}”" for h in missing) + ". The header row must name them."
+        )
+    return found
+
+
+# --- Readers ----------------------------------------------------------------------------------------
+
+
+def file_chunks(path: Path, *, chunk_rows: int | None = None) -> Iterator[Chunk]:
+    """Chunks of a CSV or XLSX meter export, chosen by the file's extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return csv_chunks(path, chunk_rows=chunk_rows or CSV_CHUNK_ROWS)
+    if suffix in (".xlsx", ".xlsm"):
+        return xlsx_chunks(path, chunk_rows=chunk_rows or XLSX_CHUNK_ROWS)
+    raise MeterImportError(f"“{Path(path).name}” is neither a .csv nor an .xlsx file.")
+
+
+def _csv_header(handle) -> list[str]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        header = next(csv.reader(text), None)
+    except UnicodeDecodeError as exc:
+        raise MeterImportError("The file is not UTF-8 text: save it as “CSV UTF-8” and try again.") from exc
+    finally:
+        text.detach()
+    if not header or not any(h.strip() for h in header):
+        raise MeterImportError("The file is empty: the first line must be the header row.")
+    return header
+
+
+def csv_chunks(path: Path, *, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[Chunk]:
+    """A CSV export in chunks. Rows with more fields than the header are reported as malformed
+    (pandas warns about each, with its line); blank lines are kept so that line numbers stay true."""
+    size = max(Path(path).stat().st_size, 1)
+    with open(path, "rb") as handle:
+        header = _csv_header(handle)
+        columns = match_columns(header)
+        handle.seek(0)
+        positions = sorted(columns)
+        reader = pd.read_csv(
+            handle,
+            encoding="utf-8-sig",
+            header=0,
+            dtype={p: str for p, key in columns.items() if key not in NUMERIC_KEYS},
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            on_bad_lines="warn",
+            chunksize=chunk_rows,
+        )
+        numbering = _LineNumbers(first=2, width=len(header))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            while True:
+                try:
+                    frame = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError as exc:
+                    raise MeterImportError("The file is not UTF-8 text: save it as “CSV UTF-8” and try again.") from exc
+                except (pd.errors.ParserError, ValueError) as exc:
+                    raise MeterImportError(f"The file cannot be read as CSV: {exc}") from exc
+                malformed = numbering.skip(caught)
+                caught.clear()
+                # Columns are picked after parsing: with `usecols` pandas stops flagging rows with extra fields.
+                frame = frame.iloc[:, positions].set_axis([columns[p] for p in positions], axis=1)
+                yield Chunk(
+                    frame=frame,
+                    lines=numbering.take(len(frame)),
+                    progress=min(handle.tell() / size, 1.0),
+                    malformed=malformed,
+                )
+
+
+class _LineNumbers:
+    """Gives each parsed row its line in the file, stepping over the lines the parser skipped."""
+
+    def __init__(self, *, first: int, width: int):
+        self.next_line = first
+        self.width = width
+        self.skipped: list[int] = []
+
+    def skip(self, caught) -> pd.DataFrame | None:
+        rows = []
+        for warning in caught:
+            text = str(warning.message)
+            for part in text.split("Skipping line ")[1:]:
+                number, _, rest = part.partition(":")
+                if number.strip().isdigit():
+                    line = int(number)
+                    self.skipped.append(line)
+                    fields = rest.split("saw")[-1].strip().split()[0] if "saw" in rest else "more"
+                    reason = f"the line has {fields} fields but the header has {self.width} (quote values with commas)"
+                    rows.append((line, reason))
+        self.skipped.sort()
+        return pd.DataFrame(rows, columns=["line", "reason"]) if rows else None
+
+    def take(self, count: int) -> np.ndarray:
+        lines = np.empty(count, dtype=np.int64)
+        filled = 0
+        skipped = [s for s in self.skipped if s >= self.next_line]
+        while filled < count:
+            limit = skipped[0] if skipped else self.next_line + (count - filled)
+            run = min(limit - self.next_line, count - filled)
+            lines[filled : filled + run] = np.arange(self.next_line, self.next_line + run)
+            filled += run
+            self.next_line += run
+            if skipped and self.next_line == skipped[0]:
+                self.next_line += 1
+                skipped.pop(0)
+        return lines
+
+
+def xlsx_chunks(path: Path, *, chunk_rows: int = XLSX_CHUNK_ROWS) -> Iterator[Chunk]:
+    """The first sheet of an XLSX export in chunks, read with python-calamine into pandas frames."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+    except Exception as exc:  # calamine raises its own error types for every kind of broken file
+        raise MeterImportError(f"The file cannot be read as an Excel workbook: {exc}") from exc
+    with workbook:
+        rows = sheet.iter_rows()
+        header = next(rows, None)
+        if not header or not any(str(h).strip() for h in header):
+            raise MeterImportError("The first sheet is empty: its first row must be the header row.")
+        columns = match_columns(header)
+        positions = sorted(columns)
+        first_line = (sheet.start[0] if sheet.start else 0) + 2
+        total = max(sheet.height - 1, 1)
+        done = 0
+        while True:
+            block = [row for _, row in zip(range(chunk_rows), rows, strict=False)]
+            if not block:
+                break
+            frame = pd.DataFrame(block)
+            frame = pd.DataFrame({columns[p]: _excel_text(frame[p]) if p in frame else "" for p in positions})
+            yield Chunk(
+                frame=frame,
+                lines=np.arange(first_line + done, first_line + done + len(block), dtype=np.int64),
+                progress=min((done + len(block)) / total, 1.0),
+            )
+            done += len(block)
+
+
+def _excel_text(values: pd.Series) -> pd.Series:
+    """Excel cells as the text they show: whole numbers without '.0' (Location IDs, years), other
+    numbers as Python's shortest repr (the float artefacts of the export read back as 0.56)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        return values.fillna("").astype(str)
+    if kind == "integer":
+        return values.astype("int64").astype(str)
+    return values.map(_cell_text).astype(str)
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def frame_chunks(frames: Iterable[pd.DataFrame]) -> Iterator[Chunk]:
+    """Export-layout frames (e.g. generated demo data) as chunks, their rows numbered as in a file."""
+    line = 2
+    for raw in frames:
+        columns = match_columns(list(raw.columns))
+        frame = pd.DataFrame({key: _frame_text(raw.iloc[:, p]) for p, key in columns.items()})
+        yield Chunk(frame=frame, lines=np.arange(line, line + len(frame), dtype=np.int64), progress=0.0)
+        line += len(frame)
+
+
+def _frame_text(values: pd.Series) -> pd.Series:
+    """Numbers as Python writes them (a float's shortest repr), missing values as empty text."""
+    return values.astype(str).where(values.notna(), "")
+
+
+# --- Checks -----------------------------------------------------------------------------------------
+
+
+def check_chunk(chunk: Chunk, *, today: datetime.date) -> CheckedChunk:
+    """Validate one chunk: good reads, latest customer details per location, rejected rows (SPEC §1).
+    Each column is factorised: its distinct values are trimmed and checked once, rows look them up."""
+    frame = chunk.frame
+    codes, values = {}, {}
+    for key in frame.columns:
+        codes[key], uniques = pd.factorize(frame[key].to_numpy())
+        values[key] = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    empty = {key: values[key] == "" for key in codes}
+    blank = np.logical_and.reduce([empty[key][codes[key]] for key in codes])
+    problems = _Problems(len(frame))
+    for key in codes:
+        column = BY_KEY[key]
+        if column.required:
+            problems.add(empty[key][codes[key]], f"missing {column.header}")
+        if column.max_length:
+            too_long = np.fromiter((len(v) > column.max_length for v in values[key]), bool, len(values[key]))
+            problems.add(too_long[codes[key]], f"{column.header} is longer than {column.max_length} characters")
+    ctype = np.array([v.casefold() for v in values["customer_type"]], dtype=object)
+    unknown = np.array([v != "" and v not in CUSTOMER_TYPES for v in ctype], dtype=bool)
+    type_reasons = np.array([f"unknown customer type “{v}”" for v in values["customer_type"]], dtype=object)
+    problems.add(unknown[codes["customer_type"]], type_reasons[codes["customer_type"]])
+    cycle = _whole_numbers(values["cycle_number"])
+    bad_cycle = ~empty["cycle_number"] & ~((cycle >= 1) & (cycle <= MAX_CYCLE))
+    problems.add(bad_cycle[codes["cycle_number"]], "cycle number must be a whole number from 1")
+    day = _days(values, codes)
+    dated = ~(empty["year"][codes["year"]] | empty["month"][codes["month"]] | empty["day"][codes["day"]])
+    problems.add(dated & (day == _NO_DAY), "the date does not exist")
+    today_day = (np.datetime64(today, "D") - EPOCH).astype(np.int64)
+    problems.add((day != _NO_DAY) & (day > today_day), f"the date is after today ({today.isoformat()})")
+    units, not_number, negative, too_large = usage_units(values["usage"])
+    problems.add((~empty["usage"] & not_number)[codes["usage"]], "usage is not a number")
+    problems.add(negative[codes["usage"]], "usage is negative")
+    problems.add(too_large[codes["usage"]], "usage is too large")
+    bad = problems.any()
+    good = np.flatnonzero(~bad & ~blank)
+    reads = pd.DataFrame(
+        {
+            "location": codes["location_id"][good],
+            "day": day[good].astype(np.int32),
+            "units": units[codes["usage"][good]],
+            "line": chunk.lines[good],
+        }
+    )
+    customers = _latest_customers(values, codes, good, day, chunk.lines, ctype)
+    rejects = _rejects(values, codes, np.flatnonzero(bad & ~blank), problems, chunk)
+    return CheckedChunk(
+        reads=reads,
+        locations=values["location_id"],
+        customers=customers,
+        rejects=rejects,
+        rows=int((~blank).sum()) + _count(chunk),
+    )
+
+
+def _count(chunk: Chunk) -> int:
+    return 0 if chunk.malformed is None else len(chunk.malformed)
+
+
+class _Problems:
+    """Row-wise reasons, built column by column without a Python loop over rows."""
+
+    def __init__(self, size: int):
+        self.masks: list[tuple[np.ndarray, str | np.ndarray]] = []
+        self.size = size
+
+    def add(self, mask: np.ndarray, reason: str | np.ndarray):
+        """reason: one text for every row, or an array with each row's own text."""
+        if mask.any():
+            self.masks.append((mask, reason))
+
+    def any(self) -> np.ndarray:
+        result = np.zeros(self.size, dtype=bool)
+        for mask, _ in self.masks:
+            result |= mask
+        return result
+
+    def reasons(self, rows: np.ndarray) -> np.ndarray:
+        reasons = pd.Series([""] * len(rows), dtype=object)
+        for mask, reason in self.masks:
+            hit = mask[rows]
+            text = reason[rows] if isinstance(reason, np.ndarray) else reason
+            add = pd.Series(text, dtype=object) if isinstance(text, np.ndarray) else text
+            joined = np.where(reasons == "", "", reasons + "; ")
+            reasons = pd.Series(np.where(hit, joined + add, reasons), dtype=object)
+        return reasons.to_numpy(dtype=object)
+
+
+def _whole_numbers(texts: np.ndarray) -> np.ndarray:
+    """Each text as a whole number (e.g. '20', '20.0'), or -1 when it is not one."""
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) & (np.abs(numbers) < 1e9)
+    return np.where(whole, numbers, -1).astype(np.int64)
+
+
+_NO_DAY = np.iinfo(np.int64).min
+
+
+def _days(values: dict, codes: dict) -> np.ndarray:
+    """Days since 1970-01-01 for each row, or _NO_DAY when Year/Month/Day is not a real date."""
+    year = _whole_numbers(values["year"])[codes["year"]]
+    month = _whole_numbers(values["month"])[codes["month"]]
+    day = _whole_numbers(values["day"])[codes["day"]]
+    plausible = (year >= 1900) & (year <= 9999) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    months = np.where(plausible, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    dates = months.astype("datetime64[D]") + np.where(plausible, day - 1, 0)
+    valid = plausible & (dates.astype("datetime64[M]") == months)  # 31 April rolls into May: not a date
+    return np.where(valid, (dates - EPOCH).astype(np.int64), _NO_DAY)
+
+
+def usage_units(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Usage texts as whole ten-thousandths of a CCF, rounded half up on the decimal value of the text
+    (so the export's '0.56000000000000005' is 5600 and '7.0000000000000007E-2' is 700).
+    Returns (units, not a number, negative, too large); units are 0 where a flag is set."""
+    texts = np.asarray(texts, dtype=object)
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(dtype=float)
+    not_number = ~np.isfinite(numbers)
+    scaled = np.where(not_number, 0.0, numbers) * UNITS_PER_CCF
+    units = np.floor(scaled + 0.5)
+    # Where the float is too close to a half for its rounding to be trusted, decide on the text.
+    fraction = scaled - np.floor(scaled)
+    unsure = ~not_number & (np.abs(fraction - 0.5) < 1e-6 + np.abs(scaled) * 1e-13)
+    for i in np.flatnonzero(unsure):
+        units[i] = _exact_units(texts[i])
+    negative = ~not_number & (numbers < 0) & (units != 0)
+    too_large = ~not_number & (np.abs(units) >= MAX_UNITS)
+    bad = not_number | negative | too_large
+    return np.where(bad, 0, units).astype(np.int64), not_number, negative, too_large
+
+
+def _exact_units(text: str) -> float:
+    try:
+        return float((Decimal(text.strip()) * UNITS_PER_CCF).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return float("nan")
+
+
+def _latest_customers(values, codes, good: np.ndarray, day, lines, ctype) -> pd.DataFrame:
+    """Per location, the good row with the latest date (the last such line on a tie)."""
+    location = codes["location_id"][good]
+    order = np.lexsort((lines[good], day[good], location))
+    last = np.r_[location[order][1:] != location[order][:-1], True]
+    rows = good[order[last]]
+    data = {"location_id": values["location_id"][codes["location_id"][rows]]}
+    for key in ATTRIBUTE_KEYS:
+        if key in codes:
+            data[key] = (ctype if key == "customer_type" else values[key])[codes[key][rows]]
+    data["cycle_number"] = _whole_numbers(values["cycle_number"])[codes["cycle_number"][rows]]
+    data["day"] = day[rows]
+    data["line"] = lines[rows]
+    return pd.DataFrame(data)
+
+
+REJECT_COLUMNS = ["line", "reason", *HEADERS.values()]
+
+
+def _rejects(values, codes, rows: np.ndarray, problems: _Problems, chunk: Chunk) -> pd.DataFrame:
+    frame = pd.DataFrame({"line": chunk.lines[rows], "reason": problems.reasons(rows)})
+    for key, header in HEADERS.items():
+        frame[header] = values[key][codes[key][rows]] if key in codes else ""
+    if chunk.malformed is not None:
+        frame = pd.concat([frame, chunk.malformed.reindex(columns=REJECT_COLUMNS, fill_value="")])
+        frame = frame.sort_values("line", kind="stable")
+    return frame.reindex(columns=REJECT_COLUMNS)
+
+
+def day_to_date(days: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 as ISO date strings (an object array; each distinct day formatted once)."""
+    codes, uniques = pd.factorize(np.asarray(days, dtype=np.int64))
+    return np.datetime_as_string(uniques.astype("datetime64[D]")).astype(object)[codes]
