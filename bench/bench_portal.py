@@ -1,0 +1,213 @@
+"""The customer dashboard under load: 10,000 customers with three years of daily reads (about 11
+million) and last month's bills, served by gunicorn from a scratch SQLite database.
+
+Many customers open their dashboard at once: the first view of each is *cold* (the 13-month chart is
+drawn and the anticipated bill computed), a repeat view is *warm* (both come from the cache). Reports
+the 50th and 95th percentile latency of each (targets: p95 under 600 ms cold, 150 ms warm).
+Options: --scale shrinks the customers (and the number of requests).
+"""
+
+import datetime
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.common import BENCH_DIR, ROOT, scratch_sqlite, timed
+
+CUSTOMERS = 10_000
+YEARS = 3
+CLIENTS = 4  # concurrent browsers
+WORKERS = 3  # gunicorn processes
+SIGNED_IN = 400  # customers with a portal login; each is viewed cold once, then warm twice
+SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # sessions are signed with it
+TARGETS_MS = {"cold": 600, "warm": 150}
+
+
+def run(options) -> list[dict]:
+    db_path = scratch_sqlite("portal")
+    cache_dir = BENCH_DIR / "portal-cache"
+    subprocess.run(["rm", "-rf", str(cache_dir)], check=True)
+    os.environ["CACHE_URL"] = f"filecache://{cache_dir}"
+    os.environ["SECRET_KEY"] = SECRET_KEY
+    import django
+
+    django.setup()
+    customers = max(300, int(CUSTOMERS * options.scale))
+    signed_in = max(60, int(SIGNED_IN * min(1.0, options.scale * 4)))
+    with timed() as seeding:
+        seed(customers)
+        cookies = sessions(signed_in)
+    print(f"seeded {customers:,} customers in {seeding['seconds']:.0f}s", flush=True)
+    server = start_server(db_path)
+    try:
+        return measure(cookies, customers)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def seed(customers: int) -> None:
+    """Migrate; customers and reads straight into SQLite (executemany); last month's bills issued."""
+    import pandas as pd
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.models import Customer, CustomerType
+    from billing.services import bill_run_compute
+    from hydrospark.demo.generator import generate_customers, generate_reads
+
+    call_command("migrate", verbosity=0)
+    today = timezone.localdate()
+    start = datetime.date(today.year - YEARS, today.month, 1)
+    frame = generate_customers(customers)
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                location_id=r.location_id,
+                name=r.name,
+                mailing_address=r.mailing_address,
+                customer_type=CustomerType(r.customer_type.lower()),
+                cycle_number=int(r.cycle_number),
+                phone=r.phone,
+                business_name=r.business_name,
+                facility_name=r.facility_name,
+            )
+            for r in frame.itertuples(index=False)
+        ],
+        batch_size=2_000,
+    )
+    ids = dict(Customer.objects.values_list("location_id", "pk"))
+    sql = "INSERT INTO metering_meterread (customer_id, read_date, usage_ccf) VALUES (%s, %s, %s)"
+    for offset in range(0, customers, 500):
+        chunk = frame.iloc[offset : offset + 500]
+        reads, _ = generate_reads(chunk, start, today - datetime.timedelta(days=1), seed=offset)
+        rows = zip(
+            reads["location_id"].map(ids).tolist(),
+            pd.DatetimeIndex(reads["read_date"]).strftime("%Y-%m-%d").tolist(),
+            reads["usage_ccf"].tolist(),
+            strict=True,
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, list(rows))
+        if (offset // 500) % 4 == 3 or offset + 500 >= customers:
+            print(f"  reads for {min(offset + 500, customers):,} customers", flush=True)
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    bill_run_compute(period=last_month, issue=True, actor_label="bench")
+    print(f"  bills issued for {last_month:%Y-%m}", flush=True)
+
+
+def sessions(count: int) -> list[str]:
+    """Portal logins for `count` customers spread over the base, each with a signed-in session cookie
+    (written like Client.force_login does, without paying for password hashing)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import Customer, User
+
+    step = max(1, Customer.objects.count() // count)
+    chosen = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[::step][:count])
+    users = User.objects.bulk_create([User(email=f"portal{pk}@example.com") for pk in chosen])
+    cookies = []
+    for pk, user in zip(chosen, User.objects.filter(email__startswith="portal").order_by("pk"), strict=True):
+        Customer.objects.filter(pk=pk).update(user=user)
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        cookies.append(session.session_key)
+    assert len(users) == len(cookies)
+    return cookies
+
+
+def start_server(db_path: Path) -> subprocess.Popen:
+    """gunicorn with production settings (DEBUG off, static files collected) on the scratch database."""
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "STATIC_ROOT": str(BENCH_DIR / "portal-static"),
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "LOG_LEVEL": "WARNING",
+    }
+    python = sys.executable
+    collected = subprocess.run([python, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env)
+    if collected.returncode != 0:
+        # Without a static manifest, DEBUG off cannot render a page: measure with DEBUG on instead and say so.
+        print("!! collectstatic failed: serving with DEBUG=1 (static files from the finders)", flush=True)
+        env["DEBUG"] = "1"
+    command = [python, "-m", "gunicorn", "hydrospark.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS)]
+    server = subprocess.Popen([*command, "--preload", "--log-level", "warning"], cwd=ROOT, env=env)
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:  # other people's servers may hold any fixed port
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = _free_port()
+
+
+def fetch(cookie: str) -> tuple[float, int]:
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}/portal/", headers={"Cookie": f"sessionid={cookie}"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body = response.read()
+            status = response.status if b"Anticipated bill for" in body else 599  # a page without its content
+    except urllib.error.HTTPError as error:
+        status = error.code
+    return (time.perf_counter() - started) * 1000, status
+
+
+def measure(cookies: list[str], customers: int) -> list[dict]:
+    for cookie in cookies[:CLIENTS]:  # each worker's first request pays for lazy imports: not a customer's cost
+        fetch(cookie)
+    phases = {"cold": cookies[CLIENTS:], "warm": cookies[CLIENTS:] * 2}
+    results = []
+    for phase, plan in phases.items():
+        with timed() as clock, ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(pool.map(fetch, plan))
+        times = sorted(ms for ms, _ in answers)
+        statuses = {status for _, status in answers}
+        p95 = times[int(0.95 * (len(times) - 1))]
+        row = {
+            "bench": f"portal dashboard ({phase})",
+            "customers": customers,
+            "requests": len(times),
+            "clients": CLIENTS,
+            "workers": WORKERS,
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(p95, 1),
+            "max_ms": round(times[-1], 1),
+            "req_per_s": round(len(times) / clock["seconds"], 1),
+            "status": ",".join(str(s) for s in sorted(statuses)),
+            "target": f"p95 < {TARGETS_MS[phase]} ms",
+            "ok": p95 < TARGETS_MS[phase] and statuses == {200},
+        }
+        print(row, flush=True)
+        results.append(row)
+    return results
