@@ -35,3 +35,13 @@ def test_the_bill_context_has_thirteen_months_of_history(noah):
     assert context["history"][-1][0] == JULY_2019
     assert context["usage_gallons"] == 9731  # 13.01 CCF x 748
     assert "<svg" in context["chart_svg"]
+
+
+def test_a_paid_bill_says_paid_in_full(noah, biller, client_for):
+    from django.urls import reverse
+
+    bill = issued_bill(noah, JULY_2019)
+    payment_record(bill=bill, amount=bill.total_amount, paid_on=datetime.date(2019, 8, 20), method="card", actor=biller)
+    bill = bill_detail(Bill.objects.filter(pk=bill.pk))
+    assert render_bill_pdf(bill).startswith(b"%PDF")
+    assert "Paid in full" in client_for(biller).get(reverse("billing:bill", args=[bill.pk])).content.decode()
