@@ -7,11 +7,14 @@ manage logins or the fields that meter imports own (location id, type, cycle).
 """
 
 import csv
+import functools
 import json
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
@@ -23,6 +26,31 @@ from .selectors import customer_search
 from .services import CONTACT_FIELDS, PREFERENCE_FIELDS, audit_record, customer_update_contact
 
 ADMIN_SEARCH_LIMIT = 500
+
+
+@functools.cache
+def time_zone_dates_work() -> bool:
+    """The admin's date drill-down converts time zones in SQL; MySQL/MariaDB can only do that once their
+    time zone tables are loaded (mariadb-tzinfo-to-sql), which a fresh server lacks."""
+    if connection.vendor != "mysql":
+        return True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CONVERT_TZ('2000-01-01 00:00:00', 'UTC', %s)", [settings.TIME_ZONE])
+            return cursor.fetchone()[0] is not None
+    except DatabaseError:
+        return False
+
+
+class DateDrillDown:
+    """date_hierarchy on `date_field` wherever the database can convert time zones; the list filter on
+    the same field (today, past 7 days, this month, this year) works everywhere."""
+
+    date_field = ""
+
+    @property
+    def date_hierarchy(self):
+        return self.date_field if time_zone_dates_work() else None
 
 
 @admin.register(User)
@@ -169,14 +197,14 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(DateDrillDown, admin.ModelAdmin):
     """The audit trail: filterable and searchable, never added to, changed or deleted."""
 
+    date_field = "at"
     list_display = ["at", "actor_label", "action", "target_type", "target_repr", "customer_link", "summary"]
-    list_filter = ["action", "target_type", ("actor", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["at", "action", "target_type", ("actor", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["=customer__location_id", "actor_label", "target_repr", "summary"]
     search_help_text = "A location ID (exact), or words of the actor, the record or the summary."
-    date_hierarchy = "at"
     list_select_related = ["customer"]
     list_per_page = 50
     show_full_result_count = False

@@ -2,18 +2,20 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.admin import DateDrillDown
+
 from .models import StaffNote
 
 
 @admin.register(StaffNote)
-class StaffNoteAdmin(admin.ModelAdmin):
+class StaffNoteAdmin(DateDrillDown, admin.ModelAdmin):
     """Notes are written on the customer's staff page (audited there) and never edited: view only."""
 
+    date_field = "created_at"
     list_display = ["created_at", "customer_link", "author_label", "excerpt"]
-    list_filter = [("author", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["created_at", ("author", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["=customer__location_id", "author_label", "body"]
     search_help_text = "A location ID (exact), an author's email or words of the note."
-    date_hierarchy = "created_at"
     list_select_related = ["customer"]
     show_full_result_count = False
     fields = ["customer", "author", "author_label", "created_at", "body"]

@@ -250,3 +250,14 @@ def test_the_aging_table_and_the_billing_home_show_overdue_totals(client_for, bi
         ["Total", "9", "112.00"],
     ]
     assert "$72.00" in home and "7 bills past due" in home
+
+
+def test_refresh_analytics_computes_the_figures_for_the_pages(usage, capsys, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setattr(tasks, "refresh_snapshot", FakeTask([]))  # the page must not need the worker
+    with ON_TODAY:
+        call_command("refresh_analytics")
+        shot = analytics.snapshot("consumption", today=TODAY)
+    assert shot is not None and not shot.refreshing
+    assert "Refreshed consumption, billing analytics" in capsys.readouterr().out
