@@ -5,8 +5,11 @@ class MeteringConfig(AppConfig):
     name = "metering"
     verbose_name = "Metering"
     role_permissions = {
-        "Operations": ["metering.view_meterread"],
-        "Billing": ["metering.view_meterread"],
+        "Operations": ["metering.view_meterread", "metering.view_importrun", "metering.view_readcorrection"],
+        "Billing": ["metering.view_meterread", "metering.view_readcorrection"],
         "Support": ["metering.view_meterread"],
     }
-    staff_nav = []
+    staff_nav = [
+        ("Meter imports", "metering:imports", "import_meter_data"),
+        ("Meter reads", "metering:reads", "view_customers"),
+    ]

@@ -427,7 +427,7 @@ def _latest_customers(values, codes, good: np.ndarray, day, lines, ctype) -> pd.
     """Per location, the good row with the latest date (the last such line on a tie)."""
     location = codes["location_id"][good]
     order = np.lexsort((lines[good], day[good], location))
-    last = np.r_[location[order][1:] != location[order][:-1], True]
+    last = np.r_[location[order][1:] != location[order][:-1], True] if len(good) else np.empty(0, bool)
     rows = good[order[last]]
     data = {"location_id": values["location_id"][codes["location_id"][rows]]}
     for key in ATTRIBUTE_KEYS:

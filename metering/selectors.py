@@ -120,3 +120,48 @@ class _EpochDays(Func):
 
 def _as_date(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
+
+
+# --- Imports and the staff reads page -------------------------------------------------------------
+
+
+def import_runs():
+    """Every import run, newest first, with who ran it."""
+    from .models import ImportRun
+
+    return ImportRun.objects.select_related("actor").order_by("-created_at", "-id")
+
+
+def corrections_for_run(run):
+    """The reads this run corrected (customer, date, old and new usage), by location and date."""
+    return run.corrections.select_related("customer").order_by("customer__location_id", "read_date")
+
+
+def import_progress(run) -> dict:
+    """What the status page shows: the run's state, and while it runs the live progress the worker
+    leaves in the shared cache (phase, rows, share done)."""
+    from django.core.cache import cache
+
+    from .tasks import progress_key
+
+    live = {} if run.is_finished else (cache.get(progress_key(run.pk)) or {})
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "finished": run.is_finished,
+        "phase": live.get("phase", ""),
+        "rows": live.get("rows", run.rows_read),
+        "fraction": live.get("fraction", 1.0 if run.is_finished else 0.0),
+        "summary": run.summary(),
+    }
+
+
+def customer_reads(*, customer, start: datetime.date | None = None, end: datetime.date | None = None):
+    """The customer's reads, newest first, for the staff reads page (paginated by the view)."""
+    reads = MeterRead.objects.filter(customer=customer)
+    if start is not None:
+        reads = reads.filter(read_date__gte=start)
+    if end is not None:
+        reads = reads.filter(read_date__lte=end)
+    return reads.order_by("-read_date")

@@ -1,0 +1,110 @@
+"""Staff pages for meter data: uploads and their history (Operations), a customer's reads (all staff)."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from accounts.models import Customer
+from accounts.roles import capability_required
+
+from .forms import LocationForm, ReadsFilterForm, UploadForm
+from .models import ImportRun
+from .selectors import corrections_for_run, customer_reads, import_progress, import_runs, usage_totals
+from .services import meter_upload_create
+
+RUNS_PER_PAGE = 25
+READS_PER_PAGE = 100
+CORRECTIONS_SHOWN = 200
+
+
+@capability_required("import_meter_data")
+def imports(request):
+    """Upload a meter export (imported in the background) and the history of imports."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        run = meter_upload_create(
+            uploaded_file=form.cleaned_data["file"], actor=request.user, atomic=form.cleaned_data["atomic"]
+        )
+        messages.info(request, f"{run.file_name} is uploaded; the import is running in the background.")
+        return redirect("metering:import", pk=run.pk)
+    page = Paginator(import_runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "metering/imports.html", {"form": form, "page": page, "max_mb": form.max_bytes() >> 20})
+
+
+@capability_required("import_meter_data")
+def import_detail(request, pk: int):
+    run = get_object_or_404(ImportRun.objects.select_related("actor"), pk=pk)
+    corrections = corrections_for_run(run)[: CORRECTIONS_SHOWN + 1] if run.reads_corrected else []
+    return render(
+        request,
+        "metering/import_detail.html",
+        {
+            "run": run,
+            "progress": import_progress(run),
+            "corrections": corrections[:CORRECTIONS_SHOWN],
+            "more_corrections": len(corrections) > CORRECTIONS_SHOWN,
+        },
+    )
+
+
+@require_GET
+@capability_required("import_meter_data")
+def import_status(request, pk: int):
+    """The status page polls this while the import runs."""
+    return JsonResponse(import_progress(get_object_or_404(ImportRun, pk=pk)))
+
+
+@capability_required("import_meter_data")
+def import_rejects(request, pk: int):
+    run = get_object_or_404(ImportRun, pk=pk)
+    if not run.rejects_file:
+        raise Http404("This import rejected no rows.")
+    return FileResponse(run.rejects_file.open("rb"), as_attachment=True, filename=f"import-{run.pk}-rejected-rows.csv")
+
+
+@capability_required("view_customers")
+def reads_lookup(request):
+    """Find a customer's reads by Location ID."""
+    form = LocationForm(request.GET or None)
+    if form.is_valid():
+        location_id = form.cleaned_data["location_id"].strip()
+        if Customer.objects.filter(location_id=location_id).exists():
+            return redirect("metering:customer_reads", location_id=location_id)
+        form.add_error("location_id", f"No customer has the Location ID {location_id}.")
+    return render(request, "metering/reads_lookup.html", {"form": form})
+
+
+@capability_required("view_customers")
+def reads_for_customer(request, location_id: str):
+    """A customer's daily reads, newest first, filterable by date; read-only (reads change only by import)."""
+    customer = get_object_or_404(Customer, location_id=location_id)
+    form = ReadsFilterForm(request.GET or None)
+    start = end = None
+    if form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    reads = customer_reads(customer=customer, start=start, end=end)
+    page = Paginator(reads, READS_PER_PAGE).get_page(request.GET.get("page"))
+    total, days = _total(customer, start, end)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "metering/customer_reads.html",
+        {
+            "customer": customer,
+            "form": form,
+            "page": page,
+            "total": total,
+            "days": days,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _total(customer, start, end):
+    totals = usage_totals(start=start or datetime.date.min, end=end or datetime.date.max, customer_ids=[customer.pk])
+    return totals.get(customer.pk, (None, 0))
