@@ -130,13 +130,18 @@ def customer_anomalies(*, customer: Customer) -> dict:
     return {"anomalies": anomalies, "anomalies_limit": CUSTOMER_ANOMALIES}
 
 
+RECENT_RUNS = 5
+
+
 def operations_summary() -> dict:
-    """The Operations home: the newest stored read, the last detection runs and the open anomalies."""
+    """The Operations home: the newest stored read, the last imports and detection runs, open anomalies."""
     from anomalies.selectors import open_anomaly_count, open_counts_by_method, recent_runs
+    from metering.models import ImportRun
 
     return {
         "last_read_date": MeterRead.objects.aggregate(v=Max("read_date"))["v"],
-        "detection_runs": recent_runs(limit=5),
+        "import_runs": list(ImportRun.objects.order_by("-created_at", "-id")[:RECENT_RUNS]),
+        "detection_runs": recent_runs(limit=RECENT_RUNS),
         "open_anomalies": open_anomaly_count(),
         "open_by_method": open_counts_by_method(),
     }

@@ -32,6 +32,7 @@ def grows_not(client, url, add_rows, django_assert_max_num_queries):
     add_rows(0, 3)
     few = queries_for(client, url)
     add_rows(3, 30)
+    client.get(url)  # pages with analytics refresh their snapshot once after new data
     with django_assert_max_num_queries(few):
         client.get(url)
 
@@ -96,3 +97,28 @@ def test_admin_lists(client_for, support, url, django_assert_max_num_queries):
 
 def test_admin_user_list(admin_client, django_assert_max_num_queries):
     grows_not(admin_client, "/admin/accounts/user/", lambda a, b: customers(b, a), django_assert_max_num_queries)
+
+
+def test_billing_home(client_for, biller, django_assert_max_num_queries):
+    from billing.models import BillRun
+
+    def add(a, b):
+        for customer in customers(b, a):
+            bill = make_bill(customer, datetime.date(2026, 1, 1), "40.00")
+            make_payment(bill, "15.00", datetime.date(2026, 2, 10))
+            BillRun.objects.create(period=datetime.date(2026, 1, 1), actor_label="command run_billing")
+
+    grows_not(client_for(biller), "/staff/", add, django_assert_max_num_queries)
+
+
+def test_operations_home(client_for, ops, alice_account, django_assert_max_num_queries):
+    from django.utils import timezone
+
+    from anomalies.models import DetectionRun
+
+    def add(a, b):
+        for i in range(a, b):
+            DetectionRun.objects.create(method="zscore", started_at=timezone.now(), triggered_by=ops)
+            make_anomaly(alice_account, datetime.date(2025, 1, 1) + datetime.timedelta(days=i))
+
+    grows_not(client_for(ops), "/staff/", add, django_assert_max_num_queries)

@@ -83,3 +83,29 @@ def test_the_billing_home_shows_the_period_and_overdue_not_operations(client_for
 
 def test_unknown_customer_is_404(client_for, support):
     assert client_for(support).get("/staff/customers/999999999/").status_code == 404
+
+
+def test_the_operations_home_lists_the_last_imports_and_detection_runs(client_for, ops, alice_account):
+    import datetime
+
+    from django.utils import timezone
+
+    from anomalies.models import DetectionRun, Method
+    from anomalies.tests.factories import make_anomaly
+    from metering.models import ImportRun, ImportSource, ImportStatus
+
+    ImportRun.objects.create(
+        status=ImportStatus.DONE,
+        source=ImportSource.COMMAND,
+        actor_label="command import_usage",
+        file_name="<b>daily</b>.csv",
+        rows_read=1200,
+        reads_created=1190,
+        rows_rejected=10,
+    )
+    DetectionRun.objects.create(method=Method.ROLLING, state="finished", started_at=timezone.now(), found=7, created=3)
+    make_anomaly(alice_account, datetime.date(2026, 7, 4))
+    html = client_for(ops).get("/staff/").content.decode()
+    assert "&lt;b&gt;daily&lt;/b&gt;.csv" in html and "1190" in html and "command import_usage" in html
+    assert "Rolling 90 days" in html
+    assert '?status=open">1</a>' in html
