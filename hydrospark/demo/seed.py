@@ -139,3 +139,7 @@ def seed_demo(*, customers: int, today: datetime.date, log=print) -> None:
 
     issued, payments = seed_bills(today=today, recorded_by=User.objects.filter(email="billing@hydrospark.com").first())
     log(f"Bills for the past months: {issued} issued, {payments} payments recorded")
+    from anomalies.services import anomalies_detect  # the review queue and portal notices need findings
+
+    runs = anomalies_detect(actor_label="command seed_demo", notify=False, progress=lambda _: None)
+    log("Anomalies found: " + ", ".join(f"{run.method} {run.found} ({run.created} new)" for run in runs))
