@@ -165,3 +165,14 @@ def customer_reads(*, customer, start: datetime.date | None = None, end: datetim
     if end is not None:
         reads = reads.filter(read_date__lte=end)
     return reads.order_by("-read_date")
+
+
+def last_read_dates(*, location_ids) -> dict[str, datetime.date]:
+    """{location_id: date of its latest read} for those of these locations that have reads: one query."""
+    rows = (
+        MeterRead.objects.filter(customer__location_id__in=list(location_ids))
+        .values("customer__location_id")
+        .annotate(last=Max("read_date"))
+        .values_list("customer__location_id", "last")
+    )
+    return dict(rows)

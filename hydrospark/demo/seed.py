@@ -3,7 +3,6 @@ history extended to yesterday, and a few hundred generated customers. Safe to ru
 what is missing (new days since the last run, accounts that do not exist yet)."""
 
 import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -11,11 +10,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from accounts.models import Customer, CustomerType, User
+from accounts.models import Customer, User
 from accounts.roles import Role
-from metering.models import MeterRead
+from metering.models import ImportRun, ImportStatus
+from metering.selectors import last_read_dates
+from metering.services import meter_file_import, meter_frames_import
 
-from .generator import extend_like, generate_customers, generate_reads
+from .generator import extend_like, generate_customers, generate_reads, to_export_frame
 
 DEMO_PASSWORD = "password123"
 STAFF_LOGINS = [
@@ -52,80 +53,73 @@ def _login_for(customer: Customer, email: str) -> None:
         customer.save(update_fields=["user"])
 
 
-def _customer_type(value: str) -> str:
-    return CustomerType(value.strip().lower()).value
+IMPORT_ACTOR = "command seed_demo"
 
 
-def _store_reads(customer_ids: dict[str, int], reads: pd.DataFrame) -> int:
-    """Insert reads that are not stored yet; existing (customer, day) pairs are left untouched."""
-    objs = [
-        MeterRead(customer_id=customer_ids[loc], read_date=day.date(), usage_ccf=Decimal(str(usage)))
-        for loc, day, usage in reads[["location_id", "read_date", "usage_ccf"]].itertuples(index=False)
-    ]
-    before = MeterRead.objects.count()
-    MeterRead.objects.bulk_create(objs, batch_size=5_000, ignore_conflicts=True)
-    return MeterRead.objects.count() - before
+def _imported(run: ImportRun) -> ImportRun:
+    """Demo data must import cleanly: anything else is a bug in the generator or the importer."""
+    if run.status != ImportStatus.DONE or run.rows_rejected:
+        raise RuntimeError(f"The demo import of {run.file_name} did not go through: {run.summary()}")
+    return run
+
+
+def _import_frame(frame: pd.DataFrame, name: str) -> ImportRun:
+    """Reads in the export layout, through the same import service as the command and the upload page."""
+    return _imported(meter_frames_import(frames=lambda: [frame], name=name, actor_label=IMPORT_ACTOR))
+
+
+def _new_days_only(reads: pd.DataFrame) -> pd.DataFrame:
+    """The reads dated after each location's latest stored read: reruns add only the days since."""
+    last = last_read_dates(location_ids=reads["location_id"].unique())
+    cutoff = pd.to_datetime(reads["location_id"].map({loc: pd.Timestamp(day) for loc, day in last.items()}))
+    return reads[cutoff.isna() | (reads["read_date"] > cutoff)]
 
 
 def seed_noah(yesterday: datetime.date) -> int:
-    """Noah Hernandez: the real export, then generated days in the same pattern up to yesterday."""
-    export = pd.read_excel(REAL_EXPORT, sheet_name=0, engine="calamine")
-    first = export.iloc[-1]
-    customer, _ = Customer.objects.get_or_create(
-        location_id=NOAH_LOCATION_ID,
-        defaults={
-            "name": first["Customer Name"],
-            "mailing_address": first["Mailing Address"],
-            "customer_type": _customer_type(first["Customer Type"]),
-            "cycle_number": int(first["Cycle Number"]),
-            "phone": first["Customer Phone Number"],
-        },
-    )
+    """Noah Hernandez: the real export, imported as Operations would, then generated days in the same
+    pattern up to yesterday. Returns the reads added."""
+    added = _imported(meter_file_import(path=REAL_EXPORT, actor_label=IMPORT_ACTOR)).reads_created
+    customer = Customer.objects.get(location_id=NOAH_LOCATION_ID)
     _login_for(customer, NOAH_EMAIL)
+    export = pd.read_excel(REAL_EXPORT, sheet_name=0, engine="calamine")
     history = pd.Series(
         export["Daily Water Usage (CCF)"].astype(float).round(4).to_numpy(),
         index=pd.to_datetime(export[["Year", "Month", "Day"]]),
     )
     extension = extend_like(history, yesterday)
-    series = pd.concat([history, extension])
-    reads = pd.DataFrame({"location_id": NOAH_LOCATION_ID, "read_date": series.index, "usage_ccf": series.to_numpy()})
-    return _store_reads({NOAH_LOCATION_ID: customer.pk}, reads)
+    reads = _new_days_only(
+        pd.DataFrame({"location_id": NOAH_LOCATION_ID, "read_date": extension.index, "usage_ccf": extension.to_numpy()})
+    )
+    if reads.empty:
+        return added
+    details = pd.DataFrame(
+        [
+            {
+                "location_id": customer.location_id,
+                "name": customer.name,
+                "mailing_address": customer.mailing_address,
+                "customer_type": customer.customer_type,
+                "cycle_number": customer.cycle_number,
+                "phone": customer.phone,
+                "business_name": customer.business_name,
+                "facility_name": customer.facility_name,
+            }
+        ]
+    )
+    return added + _import_frame(to_export_frame(details, reads), "Noah Hernandez, days since the export").reads_created
 
 
 def seed_customers(count: int, yesterday: datetime.date) -> tuple[int, int]:
     """Generated customers with daily reads from January three years back up to yesterday.
     Returns (customers created, reads created)."""
     frame = generate_customers(count)
-    existing = set(Customer.objects.filter(location_id__in=frame["location_id"]).values_list("location_id", flat=True))
-    new = frame[~frame["location_id"].isin(existing)]
-    Customer.objects.bulk_create(
-        [
-            Customer(
-                location_id=row.location_id,
-                name=row.name,
-                mailing_address=row.mailing_address,
-                customer_type=_customer_type(row.customer_type),
-                cycle_number=int(row.cycle_number),
-                phone=row.phone,
-                business_name=row.business_name,
-                facility_name=row.facility_name,
-            )
-            for row in new.itertuples(index=False)
-        ],
-        batch_size=1_000,
-    )
-    ids = dict(Customer.objects.filter(location_id__in=frame["location_id"]).values_list("location_id", "pk"))
     start = datetime.date(yesterday.year - DEMO_YEARS + 1, 1, 1)
     reads, _events = generate_reads(frame, start, yesterday)
-    last_stored = (
-        MeterRead.objects.filter(customer_id__in=ids.values())
-        .order_by("-read_date")
-        .values_list("read_date", flat=True)
-        .first()
-    )
-    if last_stored is not None:
-        reads = reads[reads["read_date"] > pd.Timestamp(last_stored)]
-    return len(new), _store_reads(ids, reads)
+    reads = _new_days_only(reads)
+    if reads.empty:
+        return 0, 0
+    run = _import_frame(to_export_frame(frame, reads), f"{count} generated customers")
+    return run.customers_created, run.reads_created
 
 
 @transaction.atomic
