@@ -10,7 +10,7 @@ class QueueFilterForm(forms.Form):
 
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     method = forms.ChoiceField(choices=[("", "Any method"), *Method.choices], required=False)
-    customer_type = forms.ChoiceField(choices=[("", "Any type"), *CustomerType.choices], required=False)
+    customer_type = forms.ChoiceField(choices=[("", "Any type"), *CustomerType.choices], required=False, label="Type")
     cycle = forms.IntegerField(min_value=1, required=False, widget=forms.NumberInput(attrs={"placeholder": "Any"}))
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
@@ -47,10 +47,19 @@ class QueueFilterForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    resolution = forms.ChoiceField(choices=Resolution.choices, widget=forms.RadioSelect)
+    resolution = forms.ChoiceField(
+        choices=Resolution.choices, widget=forms.RadioSelect(attrs={"class": "form-check-input"})
+    )
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), help_text="What you found or did."
     )
+
+
+class DetailReviewForm(ReviewForm):
+    """The review on an anomaly's page, optionally for the customer's other open days nearby too
+    (a leak is one event but many anomalous days, often under several methods)."""
+
+    with_nearby = forms.BooleanField(required=False)
 
 
 class BulkReviewForm(ReviewForm):

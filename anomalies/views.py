@@ -17,10 +17,10 @@ from metering.charts import chart_summary, daily_usage_chart, inline_svg
 from metering.selectors import daily_usage
 
 from . import selectors
-from .forms import BulkReviewForm, QueueFilterForm, ReviewForm, RunForm
+from .forms import BulkReviewForm, DetailReviewForm, QueueFilterForm, RunForm
 from .methods import LeakRule
-from .models import Anomaly, Method
-from .services import AnomalyError, anomalies_review, anomaly_review
+from .models import Anomaly, Method, Status
+from .services import AnomalyError, anomalies_review
 from .tasks import detect_anomalies_task
 
 PAGE_SIZE = 50
@@ -53,11 +53,12 @@ def detail(request, pk):
     nearby = selectors.other_anomalies_near(anomaly, days=CHART_DAYS)
     context = {
         "anomaly": anomaly,
-        "nearby": nearby,
+        "nearby": _by_day(nearby),
+        "nearby_open": sum(1 for other in nearby if other.status == Status.OPEN),
         "chart": _chart(anomaly, nearby),
         "threshold": _threshold(anomaly),
         "can_review": user_can(request.user, "review_anomalies"),
-        "form": ReviewForm(initial={"resolution": anomaly.resolution, "note": anomaly.note}),
+        "form": DetailReviewForm(initial={"resolution": anomaly.resolution, "note": anomaly.note}),
         "back": request.GET.get("back", "") if request.GET.get("back", "").startswith("?") else "",
     }
     return render(request, "anomalies/detail.html", context)
@@ -67,18 +68,24 @@ def detail(request, pk):
 @capability_required("review_anomalies")
 def review(request, pk):
     anomaly = get_object_or_404(Anomaly.objects.select_related("customer"), pk=pk)
-    form = ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            anomaly_review(anomaly=anomaly, reviewer=request.user, **form.cleaned_data)
-        except AnomalyError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, f"Marked reviewed: {anomaly.get_resolution_display()}.")
-            return redirect(reverse("anomalies:queue") + request.POST.get("back", ""))
-    else:
+    form = DetailReviewForm(request.POST)
+    if not form.is_valid():
         messages.error(request, "Choose a resolution.")
-    return redirect("anomalies:detail", pk=pk)
+        return redirect("anomalies:detail", pk=pk)
+    data = form.cleaned_data
+    targets = [anomaly]
+    if data["with_nearby"]:
+        nearby = selectors.other_anomalies_near(anomaly, days=CHART_DAYS)
+        targets += [other for other in nearby if other.status == Status.OPEN]
+    try:
+        anomalies_review(anomalies=targets, reviewer=request.user, resolution=data["resolution"], note=data["note"])
+    except AnomalyError as error:
+        messages.error(request, str(error))
+        return redirect("anomalies:detail", pk=pk)
+    label = anomaly.get_resolution_display()
+    extra = f" with {len(targets) - 1} other open anomalies nearby" if len(targets) > 1 else ""
+    messages.success(request, f"Marked reviewed{extra}: {label}.")
+    return redirect(reverse("anomalies:queue") + _safe_query(request.POST.get("back", "")))
 
 
 @require_POST
@@ -115,6 +122,15 @@ def run_detection(request):
         + ". Operations will get the digest email when it finishes; refresh this page to see the new anomalies.",
     )
     return redirect("anomalies:queue")
+
+
+def _by_day(anomalies: list[Anomaly]) -> list[dict]:
+    """Group a customer's anomalies by day: one line per day with each method's record."""
+    days: dict = {}
+    for other in anomalies:
+        days.setdefault(other.date, {"date": other.date, "usage_ccf": other.usage_ccf, "records": []})
+        days[other.date]["records"].append(other)
+    return list(days.values())
 
 
 def _open_summary() -> list[tuple[str, str, int]]:

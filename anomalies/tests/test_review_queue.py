@@ -110,6 +110,18 @@ def test_operations_review_with_a_resolution_and_note_keeping_who_and_when(clien
     assert event.changes["resolution"] == ["", "leak_confirmed"]
 
 
+def test_a_review_can_cover_the_customers_other_open_days_nearby(client_for, ops, anomalies):
+    carol = anomalies["new"].customer
+    far = make_anomaly(carol, datetime.date(2026, 3, 1))
+    client_for(ops).post(
+        reverse("anomalies:review", args=[anomalies["leak"].pk]),
+        {"resolution": "leak_confirmed", "note": "Irrigation pipe", "with_nearby": "on"},
+    )
+    reviewed = set(Anomaly.objects.filter(status=Status.REVIEWED, note="Irrigation pipe").values_list("pk", flat=True))
+    assert reviewed == {anomalies["leak"].pk, anomalies["new"].pk}
+    assert Anomaly.objects.get(pk=far.pk).status == Status.OPEN
+
+
 def test_a_review_without_a_resolution_changes_nothing(client_for, ops, anomalies):
     anomaly = anomalies["new"]
     client_for(ops).post(reverse("anomalies:review", args=[anomaly.pk]), {"note": "?"})
