@@ -115,19 +115,19 @@ def customer_billing(*, customer: Customer) -> dict:
 
 # --- Anomalies: the Operations home and a customer's anomalies ---------------------------------------
 
-CUSTOMER_ANOMALIES = 30
+CUSTOMER_ANOMALIES = 12
 
 
 def customer_anomalies(*, customer: Customer) -> dict:
-    """The customer's anomalies, newest first, with their reviews (one query)."""
-    from anomalies.models import Anomaly
+    """The customer's latest anomalies with their reviews, and how many there are (two queries)."""
+    from django.db.models import Q
 
-    anomalies = list(
-        Anomaly.objects.filter(customer=customer)
-        .select_related("reviewed_by")
-        .order_by("-date", "method")[:CUSTOMER_ANOMALIES]
-    )
-    return {"anomalies": anomalies, "anomalies_limit": CUSTOMER_ANOMALIES}
+    from anomalies.models import Anomaly, Status
+
+    found = Anomaly.objects.filter(customer=customer)
+    counts = found.aggregate(total=Count("id"), open=Count("id", filter=Q(status=Status.OPEN)))
+    latest = found.select_related("reviewed_by").order_by("-date", "method")[:CUSTOMER_ANOMALIES]
+    return {"anomalies": list(latest), "anomaly_counts": counts, "anomalies_limit": CUSTOMER_ANOMALIES}
 
 
 RECENT_RUNS = 5
@@ -135,13 +135,16 @@ RECENT_RUNS = 5
 
 def operations_summary() -> dict:
     """The Operations home: the newest stored read, the last imports and detection runs, open anomalies."""
+    from anomalies.models import Method
     from anomalies.selectors import open_anomaly_count, open_counts_by_method, recent_runs
     from metering.models import ImportRun
+
+    by_method = open_counts_by_method()
 
     return {
         "last_read_date": MeterRead.objects.aggregate(v=Max("read_date"))["v"],
         "import_runs": list(ImportRun.objects.order_by("-created_at", "-id")[:RECENT_RUNS]),
         "detection_runs": recent_runs(limit=RECENT_RUNS),
         "open_anomalies": open_anomaly_count(),
-        "open_by_method": open_counts_by_method(),
+        "open_by_method": [(label, by_method[value]) for value, label in Method.choices if by_method.get(value)],
     }

@@ -106,6 +106,6 @@ def test_the_operations_home_lists_the_last_imports_and_detection_runs(client_fo
     DetectionRun.objects.create(method=Method.ROLLING, state="finished", started_at=timezone.now(), found=7, created=3)
     make_anomaly(alice_account, datetime.date(2026, 7, 4))
     html = client_for(ops).get("/staff/").content.decode()
-    assert "&lt;b&gt;daily&lt;/b&gt;.csv" in html and "1190" in html and "command import_usage" in html
+    assert "&lt;b&gt;daily&lt;/b&gt;.csv" in html and "1,190" in html and "command import_usage" in html
     assert "Rolling 90 days" in html
     assert '?status=open">1</a>' in html
