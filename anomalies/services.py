@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import CharField, ExpressionWrapper, F, FloatField, Value
+from django.db.models import CharField, Count, ExpressionWrapper, F, FloatField, Max, Min, Value
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast, NullIf
 from django.template.loader import render_to_string
@@ -290,26 +290,54 @@ def digest_send(*, runs: list[DetectionRun]) -> int:
 
 def _digest_context(runs: list[DetectionRun]) -> dict:
     created = sum(run.created for run in runs)
-    top = list(
+    site = settings.SITE_URL.rstrip("/")
+    top = _top_new_days(runs)
+    for anomaly in top:
+        anomaly.link = site + reverse("anomalies:detail", args=[anomaly.pk])
+    leaks = _new_leaks(runs)
+    for leak in leaks:
+        leak["link"] = site + reverse("anomalies:detail", args=[leak["last_pk"]])
+    word = "anomaly" if created == 1 else "anomalies"
+    return {
+        "subject": f"HydroSpark: {created:,} new {word} ("
+        + ", ".join(f"{run.method} {run.created:,}" for run in runs)
+        + ")",
+        "runs": runs,
+        "created": created,
+        "top": top,
+        "leaks": leaks,
+        "queue_link": site + reverse("anomalies:queue") + "?status=open",
+    }
+
+
+def _top_new_days(runs: list[DetectionRun]) -> list[Anomaly]:
+    """The new single-day anomalies with the highest use relative to usual, one per customer and day
+    (a day found by zscore and rolling is listed once)."""
+    candidates = (
         Anomaly.objects.filter(run__in=runs)
+        .exclude(method=Method.LEAK)
         .select_related("customer")
         .annotate(
             severity=ExpressionWrapper(
                 F("usage_ccf") / NullIf(F("mean_ccf"), Value(Decimal(0))), output_field=FloatField()
             )
         )
-        .order_by(F("severity").desc(nulls_last=True), "-date", "pk")[:DIGEST_TOP]
+        .order_by(F("severity").desc(nulls_last=True), "-date", "pk")[: DIGEST_TOP * 3]
     )
-    site = settings.SITE_URL.rstrip("/")
-    for anomaly in top:
-        anomaly.link = site + reverse("anomalies:detail", args=[anomaly.pk])
-    word = "anomaly" if created == 1 else "anomalies"
-    return {
-        "subject": f"HydroSpark: {created} new {word} ("
-        + ", ".join(f"{run.method} {run.created}" for run in runs)
-        + ")",
-        "runs": runs,
-        "created": created,
-        "top": top,
-        "queue_link": site + reverse("anomalies:queue") + "?status=open",
-    }
+    seen, top = set(), []
+    for anomaly in candidates:
+        if (anomaly.customer_id, anomaly.date) not in seen and len(top) < DIGEST_TOP:
+            seen.add((anomaly.customer_id, anomaly.date))
+            top.append(anomaly)
+    return top
+
+
+def _new_leaks(runs: list[DetectionRun]) -> list[dict]:
+    """New days of sustained high use, one line per customer (first and last day, days, peak)."""
+    rows = (
+        Anomaly.objects.filter(run__in=runs, method=Method.LEAK)
+        .values("customer__location_id", "customer__name")
+        .annotate(first=Min("date"), last=Max("date"), days=Count("id"), peak=Max("usage_ccf"), last_pk=Max("pk"))
+        .order_by("-last", "customer__location_id")[:DIGEST_TOP]
+    )
+    return list(rows)

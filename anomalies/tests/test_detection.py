@@ -117,11 +117,22 @@ def test_each_run_emails_one_digest_to_active_operations_staff(noah, ops, biller
     assert sorted(message.to) == ["ops3@test.hydrospark.com", "ops@test.hydrospark.com"]
     created = Anomaly.objects.count()
     assert message.subject.startswith(f"HydroSpark: {created} new anomalies")
-    assert message.body.count("http://") >= 20 + 1  # the top 20 and the queue
-    top = Anomaly.objects.order_by("-usage_ccf").first()
-    assert f"/staff/anomalies/{top.pk}/" in message.body
-    html = message.alternatives[0].content
-    assert html.count("/staff/anomalies/") >= 20
+    links = [line.strip() for line in message.body.splitlines() if "/staff/anomalies/" in line]
+    assert len(links) == 20 + 1  # the top 20 and the queue
+    days = [line.split("  ")[0] for line in message.body.splitlines() if line.startswith(("20", "19"))]
+    assert len(days) == len(set(days)) == 20  # a day found by both methods is listed once
+    top = Anomaly.objects.order_by("-usage_ccf", "method").first()
+    assert top.date.isoformat() in days
+    assert message.alternatives[0].content.count("/staff/anomalies/") >= 21
+
+
+def test_the_digest_lists_new_leaks_one_line_per_customer(ops):
+    carol = make_customer("100000030", "Carol Leak")
+    store_reads(carol, DAY0, [0.5, 0.55, 0.45, 0.5] * 20 + [1.6] * 12 + [0.5] * 10)
+    detect("leak")
+    body = mail.outbox[0].body
+    assert "Sustained high use (possible leaks)" in body
+    assert "100000030 Carol Leak: 12 days between 2024-03-21 and 2024-04-01, up to 1.60 CCF a day" in body
 
 
 def test_a_rerun_digest_says_there_is_nothing_new(noah, ops):
