@@ -27,6 +27,7 @@ CLIENTS = 4
 REQUESTS_PER_PAGE = 60
 TARGET_MS = 300
 PORT = 8731
+SEARCH_CUSTOMERS = 100_000  # the search is measured again with this many accounts
 
 
 def run(options) -> list[dict]:
@@ -45,7 +46,9 @@ def run(options) -> list[dict]:
     cookies = sessions()
     server = start_server(db_path)
     try:
-        return results + measure(pages(sample, today), cookies, customers)
+        results += measure(pages(sample, today), cookies, customers)
+        total = add_customers_without_reads(SEARCH_CUSTOMERS - customers)
+        return results + measure(search_pages(sample, total), cookies, total)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -249,6 +252,50 @@ def pages(sample, today) -> list[tuple[str, str, list[str]]]:
         ("analytics CSV", "billing", ["/staff/analytics/top-consumers.csv"]),
         ("audit trail", "ops", ["/staff/audit/", "/staff/audit/?action=customer.note&page=3"]),
         ("audit trail of a customer", "ops", [f"/staff/audit/?location_id={loc}" for loc in locations]),
+    ]
+
+
+def add_customers_without_reads(count: int) -> int:
+    """More accounts (no reads) so that search runs against SEARCH_CUSTOMERS; returns the new total."""
+    from accounts.models import Customer, CustomerType
+    from hydrospark.demo.generator import generate_customers
+
+    if count > 0:
+        frame = generate_customers(count, seed=99, first_location_id=300_000_001)
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    location_id=r.location_id,
+                    name=r.name,
+                    mailing_address=r.mailing_address,
+                    customer_type=CustomerType(r.customer_type.lower()),
+                    cycle_number=int(r.cycle_number),
+                    phone=r.phone,
+                    business_name=r.business_name,
+                    facility_name=r.facility_name,
+                )
+                for r in frame.itertuples(index=False)
+            ],
+            batch_size=5_000,
+        )
+    return Customer.objects.count()
+
+
+def search_pages(sample, total: int) -> list[tuple[str, str, list[str]]]:
+    from urllib.parse import quote
+
+    by_kind = {
+        "name start": [s[1].split()[0][:4] for s in sample[:20]],
+        "full name": [s[1] for s in sample[:20]],
+        "name inside": [s[1].split()[-1][1:5] for s in sample[:20]],
+        "location id": [s[0] for s in sample[:20]],
+        "phone digits": ["".join(ch for ch in s[2] if ch.isdigit()) for s in sample[:20]],
+        "email": [s[3] for s in sample[:20]],
+        "no match": ["zqxv", "Nobody Atall", "999999999"],
+    }
+    return [
+        (f"customer search by {kind} ({total:,} customers)", "support", [f"/staff/customers/?q={quote(q)}" for q in qs])
+        for kind, qs in by_kind.items()
     ]
 
 

@@ -111,7 +111,21 @@ def _csv(value, kind: str) -> str:
     if value is None:
         return ""
     digits = {"ccf": 4, "money": 2, "percent": 1}.get(kind)
-    return f"{value:.{digits}f}" if digits is not None else str(value)
+    return f"{value:.{digits}f}" if digits is not None else spreadsheet_safe(value)
+
+
+def spreadsheet_safe(value) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula (a customer named "=HYPERLINK(…)")."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

@@ -16,6 +16,7 @@ from accounts.selectors import audit_choices, audit_events, customer_by_location
 from accounts.services import customer_update_contact
 
 from . import analytics, charts, selectors
+from .analytics import spreadsheet_safe
 from .forms import AuditFilterForm, ContactForm, CustomerSearchForm, NoteForm
 from .services import StaffError, staff_note_add
 
@@ -173,7 +174,10 @@ def audit_csv(request):
     )
     header = ["at", "actor", "action", "target_type", "target_id", "target", "location_id", "summary"]
     writer = csv.writer(_Echo())
-    lines = (writer.writerow([_local(r[0]), *r[1:]]) for r in rows.iterator(chunk_size=2_000))
+    lines = (
+        writer.writerow([_local(r[0]), *(spreadsheet_safe(v) if v else "" for v in r[1:])])
+        for r in rows.iterator(chunk_size=2_000)
+    )
     response = StreamingHttpResponse(
         (line for chunk in ([writer.writerow(header)], lines) for line in chunk), content_type="text/csv; charset=utf-8"
     )

@@ -261,3 +261,13 @@ def test_refresh_analytics_computes_the_figures_for_the_pages(usage, capsys, mon
         shot = analytics.snapshot("consumption", today=TODAY)
     assert shot is not None and not shot.refreshing
     assert "Refreshed consumption, billing analytics" in capsys.readouterr().out
+
+
+def test_customer_names_in_analytics_tables_are_escaped(client_for, support, usage):
+    usage["bea"].name = '<script>alert("x")</script>'
+    usage["bea"].save()
+    with ON_TODAY:
+        html = client_for(support).get("/staff/analytics/").content.decode()
+        csv_text = client_for(support).get("/staff/analytics/top-consumers.csv").content.decode()
+    assert '<script>alert("x")</script>' not in html and "&lt;script&gt;" in html
+    assert '<script>alert(""x"")</script>' in csv_text  # CSV quoting, for spreadsheets: not HTML

@@ -111,3 +111,10 @@ def test_a_contact_change_shows_old_and_new_values_and_html_stays_text(client_fo
     html = client.get("/staff/audit/").content.decode()
     assert "Carl &lt;b&gt;Cruz&lt;/b&gt; → Carl Cruz" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_csv_keeps_spreadsheets_from_running_formulas(client_for, support, alice_account):
+    audit_record(actor=support, action="customer.note", customer=alice_account, summary='=HYPERLINK("http://x")')
+    response = client_for(support).get("/staff/audit/export.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][7] == '\'=HYPERLINK("http://x")'
