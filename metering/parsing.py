@@ -250,10 +250,15 @@ def _excel_text(values: pd.Series) -> pd.Series:
     numbers as Python's shortest repr (the float artefacts of the export read back as 0.56)."""
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):
-        return values.fillna("").astype(str)
-    if kind == "integer":
-        return values.astype("int64").astype(str)
-    return values.map(_cell_text).astype(str)
+        return values.fillna("")
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        numbers = values.to_numpy(dtype=float)
+        text = pd.Series(numbers).astype(str).to_numpy(dtype=object)
+        whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) & (np.abs(numbers) < 1e15)
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        text[np.isnan(numbers)] = ""
+        return pd.Series(text, dtype=object)
+    return values.map(_cell_text).astype(str)  # mixed text and numbers: cell by cell
 
 
 def _cell_text(value) -> str:

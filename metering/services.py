@@ -380,24 +380,12 @@ def _changed_customers(latest: pd.DataFrame, stored: pd.DataFrame, fields: list[
 
 
 def _audit_customers(run: ImportRun, created_ids: list[int], changed: list[tuple[Customer, dict]]) -> None:
-    """The audit trail for customers the import created or changed: one bulk insert."""
-    label = run.actor_label
+    """The audit trail: one event for the customers the run created (a first import may create
+    thousands), one per customer whose details it changed, with the changes; one bulk insert."""
     events = [
         AuditEvent(
             actor=run.actor,
-            actor_label=label,
-            action="customer.create",
-            target_type="accounts.customer",
-            target_id=str(pk),
-            customer_id=pk,
-            summary=f"Created by meter import #{run.pk} ({run.file_name})"[:500],
-        )
-        for pk in created_ids
-    ]
-    events += [
-        AuditEvent(
-            actor=run.actor,
-            actor_label=label,
+            actor_label=run.actor_label,
             action="customer.update",
             target_type="accounts.customer",
             target_id=str(customer.pk),
@@ -408,6 +396,20 @@ def _audit_customers(run: ImportRun, created_ids: list[int], changed: list[tuple
         )
         for customer, changes in changed
     ]
+    if created_ids:
+        events.append(
+            AuditEvent(
+                actor=run.actor,
+                actor_label=run.actor_label,
+                action="customer.create",
+                target_type="metering.importrun",
+                target_id=str(run.pk),
+                target_repr=str(run)[:300],
+                customer_id=created_ids[0] if len(created_ids) == 1 else None,
+                summary=f"Meter import #{run.pk} ({run.file_name}) created {len(created_ids):,} customer(s)"[:500],
+                changes={"customer_ids": created_ids[:1000]},
+            )
+        )
     AuditEvent.objects.bulk_create(events, batch_size=1000)
 
 
