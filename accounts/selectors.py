@@ -25,38 +25,38 @@ _PHONE_PUNCTUATION = re.compile(r"[\s().+\-]")
 def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
     """Customers matching a name, location id, phone number or email, best matches first, at most `limit`.
 
-    Each kind of query uses a lookup an index can serve on 100,000 accounts: equality or a prefix range on
-    location id, phone and email (emails are stored in lower case), and a name prefix. Only when those
-    leave room does a name substring search (a scan, cut short by the limit) fill the list.
+    Lookups come in tiers, most exact first; the first tier that finds anyone answers. Exact and prefix
+    lookups use an index on 100,000 accounts (equality or a prefix range on location id, phone and email,
+    emails being stored in lower case); only the last tier scans (a substring of a name or phone), and
+    the limit cuts that short.
     """
     query = " ".join(query.split())
     if not query:
         return []
     found: dict[int, Customer] = {}
-    for lookup in _search_lookups(query):
-        room = limit - len(found)
-        if room <= 0:
+    for tier in _search_tiers(query):
+        for lookup in tier:
+            room = limit - len(found)
+            if room <= 0:
+                break
+            rows = Customer.objects.select_related("user").filter(lookup).exclude(pk__in=list(found))
+            for customer in rows.order_by("name", "location_id")[:room]:
+                found[customer.pk] = customer
+        if found:
             break
-        rows = Customer.objects.select_related("user").filter(lookup).exclude(pk__in=list(found))
-        for customer in rows.order_by("name", "location_id")[:room]:
-            found[customer.pk] = customer
     return list(found.values())
 
 
-def _search_lookups(query: str) -> list[Q]:
+def _search_tiers(query: str) -> list[list[Q]]:
     if "@" in query:
         email = query.lower()
-        return [Q(user__email=email), _prefix("user__email", email)]
+        return [[Q(user__email=email)], [_prefix("user__email", email)]]
     digits = _PHONE_PUNCTUATION.sub("", query)
     if digits.isdigit():
-        return [Q(location_id=digits), Q(phone__in=_phone_forms(query, digits)), _prefix("location_id", digits)] + (
-            [Q(phone__contains=_dashed_tail(digits))] if len(digits) >= 4 else []
-        )
-    return [
-        Q(location_id=query),
-        Q(name__istartswith=query),
-        Q(name__icontains=query) | Q(business_name__icontains=query) | Q(facility_name__icontains=query),
-    ]
+        tiers = [[Q(location_id=digits)], [Q(phone__in=_phone_forms(query, digits)), _prefix("location_id", digits)]]
+        return tiers + ([[Q(phone__contains=_dashed_tail(digits))]] if len(digits) >= 4 else [])
+    contains = Q(name__icontains=query) | Q(business_name__icontains=query) | Q(facility_name__icontains=query)
+    return [[Q(location_id=query)], [Q(name__istartswith=query), contains]]
 
 
 def _prefix(field: str, value: str) -> Q:

@@ -45,9 +45,10 @@ def test_search_finds_a_customer_by_email_in_any_case_and_by_its_start(customers
     assert locations("alice@") == ["100000001"]
 
 
-def test_search_puts_exact_matches_first(customers):
+def test_an_exact_location_id_answers_alone_and_a_partial_one_lists_all_it_starts(customers):
     make_customer("1000000011", "Zed Zulu")
-    assert locations("100000001")[0] == "100000001"
+    assert locations("100000001") == ["100000001"]
+    assert locations("1000000") == ["100000001", "100000002", "1000000011"]
 
 
 def test_search_returns_at_most_the_limit(db):
