@@ -4,11 +4,13 @@ import sys
 
 from django.conf import settings
 
+# Variables a test run may set (browser tests allow sync DB access from Playwright's event loop).
+TEST_ONLY = ("SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
 SNIPPET = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
 
 
 def run_settings(env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")}
+    clean = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     return subprocess.run(
         [sys.executable, "-c", SNIPPET],
         cwd=settings.BASE_DIR,
@@ -30,7 +32,7 @@ def test_debug_mode_starts_without_secret_key():
 
 
 def test_deploy_check_is_clean_with_only_secret_key_and_hosts():
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    clean = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,
