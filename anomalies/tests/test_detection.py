@@ -173,3 +173,14 @@ def test_export_to_an_unwritable_place_fails_with_exit_code_2(noah):
     with pytest.raises(CommandError) as excinfo:
         call_command("export_anomalies", "--output=/nonexistent/dir/out.csv", stderr=io.StringIO())
     assert excinfo.value.returncode == 2
+
+
+def test_detection_without_any_reads_records_empty_runs(ops):
+    runs = anomalies_detect(actor=ops)
+    assert [(r.method, r.state, r.found, r.reads_assessed) for r in runs] == [
+        ("zscore", "finished", 0, 0),
+        ("rolling", "finished", 0, 0),
+        ("leak", "finished", 0, 0),
+    ]
+    assert runs[0].triggered_by == ops and runs[0].actor_label == ops.email
+    assert "No new anomalies" in mail.outbox[0].body

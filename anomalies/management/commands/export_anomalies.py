@@ -1,4 +1,6 @@
 import csv
+import os
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,6 +27,9 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {output}: {exc.strerror}.", returncode=2) from exc
         try:
             count = write_csv(stream, rows)
+        except BrokenPipeError:  # the reader stopped early (e.g. `| head`): not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
         finally:
             if output:
                 stream.close()
