@@ -1,0 +1,59 @@
+"""The review queue in a real browser (Playwright driving Debian's chromium): tick every row of the
+page with the header box, resolve them, and open an anomaly with its chart."""
+
+import datetime
+import os
+from pathlib import Path
+
+import pytest
+
+from anomalies.models import Anomaly, Method, Status
+from anomalies.tests.factories import make_anomaly, store_reads
+from conftest import PASSWORD, make_customer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+ARGS += ["--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browsers)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_operations_tick_a_page_of_anomalies_resolve_them_and_open_one(browser, live_server, transactional_db, ops):
+    carol = make_customer("300000001", "Carol Commerce")
+    store_reads(carol, datetime.date(2026, 6, 1), [0.5, 0.6] * 30)
+    for day in range(3):
+        make_anomaly(carol, datetime.date(2026, 7, 10 + day), method=Method.ROLLING, usage="2.5", mean="0.55")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", ops.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/staff/anomalies/")
+
+    page.get_by_label("Select every anomaly on this page").check()
+    assert page.locator("input.row-check:checked").count() == 3
+    page.select_option("#id_bulk_resolution", "expected_use")
+    page.fill("#id_bulk_note", "Pool filling")
+    page.get_by_role("button", name="Resolve selected").click()
+    assert page.get_by_text("3 anomalies marked reviewed: Expected use.").is_visible()
+    assert set(Anomaly.objects.values_list("status", flat=True)) == {Status.REVIEWED}
+
+    page.goto(f"{live_server.url}/staff/anomalies/?status=")
+    page.get_by_role("link", name="Sun Jul 12, 2026").click()
+    chart = page.locator("figure.chart svg[role=img]")
+    assert chart.bounding_box()["width"] > 400
+    assert page.get_by_text("Expected use · ops@test.hydrospark.com").is_visible()
