@@ -242,7 +242,11 @@ def anomalies_review(*, anomalies: Iterable[Anomaly], reviewer, resolution: str,
         anomaly.status, anomaly.resolution, anomaly.note = Status.REVIEWED, resolution, note.strip()
         anomaly.reviewed_by, anomaly.reviewed_at = reviewer, now
         _audit_review(anomaly, reviewer, before)
-    Anomaly.objects.bulk_update(anomalies, ["status", "resolution", "note", "reviewed_by", "reviewed_at"])
+    ids = [anomaly.pk for anomaly in anomalies]
+    for start in range(0, len(ids), BATCH):  # the same values for all: one UPDATE per batch, no CASE per row
+        Anomaly.objects.filter(pk__in=ids[start : start + BATCH]).update(
+            status=Status.REVIEWED, resolution=resolution, note=note.strip(), reviewed_by=reviewer, reviewed_at=now
+        )
     return anomalies
 
 
