@@ -517,7 +517,7 @@ def _draw(slug: str, table: Table) -> bytes:
         first, second = [r[1] for r in table.rows], [r[2] for r in table.rows]
         return charts.paired_bars_chart(labels, first, second, names=table.columns[1:3])
     if slug == "revenue-by-month":
-        labels = [row[0][5:7] + "/" + row[0][2:4] for row in table.rows]
+        labels = charts.month_labels([datetime.date.fromisoformat(row[0][:7] + "-01") for row in table.rows])
         first, second = [r[1] for r in table.rows], [r[2] for r in table.rows]
         return charts.paired_bars_chart(labels, first, second, names=("Billed", "Collected"), unit="$")
     if slug == "receivables-aging":

@@ -35,7 +35,7 @@ def stacked_months_chart(months: Sequence[datetime.date], series: dict[str, Sequ
         values = [float(v) for v in values]
         ax.bar(positions, values, bottom=bottom, width=0.75, color=TYPE_COLOURS.get(label, GREY), label=label, zorder=2)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xticks(list(positions), [_month_label(m, i) for i, m in enumerate(months)])
+    ax.set_xticks(list(positions), month_labels(months))
     _finish(ax, unit, legend=True)
     return _render(fig, "svg", 110)
 
@@ -93,6 +93,6 @@ def _short(value: float, unit: str) -> str:
     return f"{prefix}{value:,.0f}"
 
 
-def _month_label(month: datetime.date, index: int) -> str:
-    # name the year under the first bar and each January, so two years read unambiguously
-    return f"{month:%b}\n{month:%Y}" if index == 0 or month.month == 1 else f"{month:%b}"
+def month_labels(months: Sequence[datetime.date]) -> list[str]:
+    """Short month names, with the year under the first bar and each January (two years read unambiguously)."""
+    return [f"{m:%b}\n{m:%Y}" if i == 0 or m.month == 1 else f"{m:%b}" for i, m in enumerate(months)]
