@@ -35,8 +35,9 @@ RISING_MIN_CCF = 3.0  # a baseline below this is too small for a percentage to m
 RISING_MIN_COVERAGE = 0.8  # share of days read, in both windows, for a fair comparison
 TYPES = [(t.value, t.label) for t in CustomerType]
 CONSUMPTION_SLUGS = ("consumption-by-month", "year-over-year", "top-consumers", "rising-fastest")
-# audited record types whose changes may change reads, or bills and payments
-USAGE_AUDIT_TYPES = ("metering.importrun", "metering.meterread", "accounts.customer")
+# audited record types whose changes may change reads, or bills and payments. Imports also bring
+# customer types and names up to date; a name edited by Support shows in the top lists the next day.
+USAGE_AUDIT_TYPES = ("metering.importrun", "metering.meterread")
 BILLING_AUDIT_TYPES = ("billing.bill", "billing.billrun", "billing.payment", "billing.rateschedule")
 REFRESH_LOCK_SECONDS = 15 * 60  # a refresh that died frees its lock after this
 

@@ -43,8 +43,8 @@ def customer_search_page(request):
     form = CustomerSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     results = customer_search(query=query) if query else []
-    if len(results) == 1 and request.GET.get("go"):
-        return redirect("staff:customer", location_id=results[0].location_id)
+    if len(results) == 1 and query == results[0].location_id:  # a location id leads straight to its page
+        return redirect("staff:customer", location_id=query)
     context = {"form": form, "query": query, "results": results, "limit": 50}
     return render(request, "staff/customer_search.html", context)
 

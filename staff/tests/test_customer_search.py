@@ -84,3 +84,8 @@ def test_the_search_page_refuses_an_overlong_query_with_a_message(client_for, su
     response = client_for(support).get("/staff/customers/", {"q": "x" * 500})
     assert response.status_code == 200
     assert b"at most 200 characters" in response.content
+
+
+def test_an_exact_location_id_opens_the_customer_page(client_for, support, customers):
+    response = client_for(support).get("/staff/customers/", {"q": " 200000003 "})
+    assert response.status_code == 302 and response["Location"] == "/staff/customers/200000003/"
