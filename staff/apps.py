@@ -14,5 +14,5 @@ class StaffConfig(AppConfig):
     staff_nav = [
         ("Customers", "staff:customers", "view_customers"),
         ("Analytics", "staff:analytics", "view_analytics"),
-        ("Audit", "staff:audit", "view_customers"),
+        ("Audit trail", "staff:audit", "view_customers"),
     ]
