@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.roles import capability_required, staff_required, user_can, user_roles
-from accounts.selectors import audit_choices, audit_events, customer_by_location, customer_search
+from accounts.roles import Role, capability_required, staff_required, user_can, user_roles
+from accounts.selectors import SEARCH_LIMIT, audit_choices, audit_events, customer_by_location, customer_search
 from accounts.services import customer_update_contact
 
 from . import analytics, charts, selectors
@@ -29,11 +29,11 @@ def home(request):
     """Each role's starting page (SPEC §5): Operations' runs, Billing's period, Support's search."""
     roles = user_roles(request.user)
     context = {"search_form": CustomerSearchForm(), "today": timezone.localdate()}
-    if "Operations" in roles:
+    if Role.OPERATIONS in roles:
         context["operations"] = selectors.operations_summary()
-    if "Billing" in roles:
+    if Role.BILLING in roles:
         context["billing"] = selectors.billing_summary(today=context["today"])
-    if "Support" in roles:
+    if Role.SUPPORT in roles:
         context["recent_changes"] = audit_events(action="customer.update")[:8]
     return render(request, "staff/home.html", context)
 
@@ -45,7 +45,7 @@ def customer_search_page(request):
     results = customer_search(query=query) if query else []
     if len(results) == 1 and query == results[0].location_id:  # a location id leads straight to its page
         return redirect("staff:customer", location_id=query)
-    context = {"form": form, "query": query, "results": results, "limit": 50}
+    context = {"form": form, "query": query, "results": results, "limit": SEARCH_LIMIT}
     return render(request, "staff/customer_search.html", context)
 
 
