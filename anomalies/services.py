@@ -177,25 +177,31 @@ def _insert(new: pd.DataFrame, run: DetectionRun, now) -> None:
         + ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
     )
     detected_at = ops.adapt_datetimefield_value(now)
+    usage, mean, std = _figures(new)
     rows = [
-        (
-            int(row.customer_id),
-            row.date,  # ISO text: every backend parses it into the date column
-            run.method,
-            f"{row.usage_ccf:.4f}",
-            f"{row.mean:.{STORED_PLACES}f}",
-            f"{row.std:.{STORED_PLACES}f}",
-            detected_at,
-            run.pk,
-            Status.OPEN.value,
-            "",
-            "",
+        (customer, day, run.method, u, m, sd, detected_at, run.pk, Status.OPEN.value, "", "")
+        for customer, day, u, m, sd in zip(
+            new["customer_id"].astype(np.int64).tolist(),
+            new["date"].tolist(),  # ISO text: every backend parses it into the date column
+            usage,
+            mean,
+            std,
+            strict=True,
         )
-        for row in new.itertuples(index=False)
     ]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH * 5):
             cursor.executemany(sql, rows[start : start + BATCH * 5])
+
+
+def _figures(frame: pd.DataFrame) -> list[list[float]]:
+    """Usage, mean and std as Python floats already rounded to the stored places: each backend writes
+    the shortest decimal of such a float, which is the rounded value itself (no per-row formatting)."""
+    return [
+        frame["usage_ccf"].round(4).tolist(),
+        frame["mean"].round(STORED_PLACES).tolist(),
+        frame["std"].round(STORED_PLACES).tolist(),
+    ]
 
 
 def _refresh(changed: pd.DataFrame) -> None:
@@ -208,10 +214,7 @@ def _refresh(changed: pd.DataFrame) -> None:
         f"UPDATE {table} SET {ops.quote_name('usage_ccf')} = %s, {ops.quote_name('mean_ccf')} = %s, "
         f"{ops.quote_name('std_ccf')} = %s WHERE {ops.quote_name('id')} = %s"
     )
-    rows = [
-        (f"{row.usage_ccf:.4f}", f"{row.mean:.{STORED_PLACES}f}", f"{row.std:.{STORED_PLACES}f}", int(row.id))
-        for row in changed.itertuples(index=False)
-    ]
+    rows = list(zip(*_figures(changed), changed["id"].astype(np.int64).tolist(), strict=True))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH * 5):
             cursor.executemany(sql, rows[start : start + BATCH * 5])
