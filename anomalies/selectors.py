@@ -34,17 +34,43 @@ class Notice:
 
 def open_notices_for_customer(customer, *, limit: int | None = 3) -> list[Notice]:
     """The customer's open anomalies as notices, newest first: one per day of unusually high use, and one
-    per run of consecutive leak days. `limit` keeps the dashboard short (None: all). Two queries at most."""
-    rows = list(
-        Anomaly.objects.filter(customer=customer, status=Status.OPEN)
-        .order_by("-date")
-        .values_list("date", "method", "usage_ccf", "mean_ccf")
+    per run of consecutive leak days. `limit` keeps the dashboard short (None: all). One query."""
+    rows = Anomaly.objects.filter(customer=customer, status=Status.OPEN).values_list(
+        "date", "method", "usage_ccf", "mean_ccf"
     )
+    notices = notices_from_rows(list(rows), today=timezone.localdate())
+    return notices if limit is None else notices[:limit]
+
+
+def new_alerts(*, runs, since: datetime.date) -> list[tuple]:
+    """[(customer, [Notice])] for customers who asked for usage alerts by email and have a login, from
+    the open anomalies these runs created dated on or after `since`: one query."""
+    rows = (
+        Anomaly.objects.filter(
+            run__in=runs,
+            date__gte=since,
+            status=Status.OPEN,
+            customer__notify_usage_alerts=True,
+            customer__user__is_active=True,
+        )
+        .select_related("customer__user")
+        .order_by("customer__location_id", "-date")
+    )
+    by_customer: dict[int, tuple] = {}
+    for anomaly in rows:
+        entry = by_customer.setdefault(anomaly.customer_id, (anomaly.customer, []))
+        entry[1].append((anomaly.date, anomaly.method, anomaly.usage_ccf, anomaly.mean_ccf))
     today = timezone.localdate()
+    return [(customer, notices_from_rows(found, today=today)) for customer, found in by_customer.values()]
+
+
+def notices_from_rows(rows, *, today: datetime.date) -> list[Notice]:
+    """Notices, newest first, from (date, method, usage_ccf, mean_ccf) rows of one customer."""
+    rows = sorted(rows, key=lambda r: r[0], reverse=True)
     notices = _leak_notices([r for r in rows if r[1] == Method.LEAK], today)
     notices += _high_use_notices([r for r in rows if r[1] != Method.LEAK], today)
     notices.sort(key=lambda n: n.date, reverse=True)
-    return notices if limit is None else notices[:limit]
+    return notices
 
 
 def _high_use_notices(rows, today) -> list[Notice]:

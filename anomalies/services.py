@@ -1,5 +1,6 @@
 """Writes for anomalies: detection runs (bulk upsert of findings), reviews, and the Operations digest."""
 
+import datetime
 import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -24,6 +25,7 @@ from metering.selectors import reads_frame
 
 from . import methods as rules
 from .models import Anomaly, DetectionRun, Method, Resolution, Status
+from .selectors import new_alerts
 
 log = logging.getLogger(__name__)
 BATCH = 2_000
@@ -66,6 +68,7 @@ def anomalies_detect(
     runs = [_run_one(method, frame, actor=actor, actor_label=actor_label, progress=progress) for method in methods]
     if notify:
         digest_send(runs=runs)
+        customer_alerts_send(runs=runs)
     return runs
 
 
@@ -348,3 +351,34 @@ def _new_leaks(runs: list[DetectionRun]) -> list[dict]:
         .order_by("-last", "customer__location_id")[:DIGEST_TOP]
     )
     return list(rows)
+
+
+# --- customers' usage alerts ------------------------------------------------------------------------
+
+ALERT_DAYS = 7  # only recent days: a first run over years of history must not email about old ones
+
+
+def customer_alerts_send(*, runs: list[DetectionRun]) -> int:
+    """Email each customer who asked for usage alerts (and has a login) about the unusual days these
+    runs found in the last week: one email per customer per detection. Returns emails sent."""
+    since = timezone.localdate() - datetime.timedelta(days=ALERT_DAYS)
+    site = settings.SITE_URL.rstrip("/")
+    sent = 0
+    for customer, notices in new_alerts(runs=runs, since=since):
+        context = {"customer": customer, "notices": notices, "portal_link": site + reverse("portal:dashboard")}
+        context["profile_link"] = site + reverse("portal:profile")
+        leak = any(notice.kind == "leak" for notice in notices)
+        message = EmailMultiAlternatives(
+            subject="HydroSpark: possible leak on your account" if leak else "HydroSpark: unusually high water use",
+            body=render_to_string("anomalies/email/customer_alert.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[customer.user.email],
+        )
+        message.attach_alternative(render_to_string("anomalies/email/customer_alert.html", context), "text/html")
+        try:
+            message.send()
+        except OSError as error:  # one unreachable mailbox must not stop the others
+            log.warning("Usage alert to %s failed: %s", customer.location_id, error)
+            continue
+        sent += 1
+    return sent
