@@ -10,15 +10,12 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from bench.common import BENCH_DIR, ROOT, scratch_sqlite, timed
+from bench.common import BENCH_DIR, free_port, scratch_sqlite, start_gunicorn, timed
 
 CUSTOMERS = 10_000
 YEARS = 3
@@ -26,7 +23,7 @@ AUDIT_EVENTS = 50_000
 CLIENTS = 4
 REQUESTS_PER_PAGE = 60
 TARGET_MS = 300
-PORT = 8731
+PORT = free_port()
 SEARCH_CUSTOMERS = 100_000  # the search is measured again with this many accounts
 
 
@@ -44,7 +41,7 @@ def run(options) -> list[dict]:
     print(f"seeded {customers:,} customers in {seeding['seconds']:.0f}s", flush=True)
     results = [snapshot_timing(kind, today, customers) for kind in ("consumption", "billing")]
     cookies = sessions()
-    server = start_server(db_path)
+    server = start_gunicorn(db_path, PORT, workers=2, threads=2)
     try:
         results += measure(pages(sample, today), cookies, customers)
         total = add_customers_without_reads(SEARCH_CUSTOMERS - customers)
@@ -203,34 +200,6 @@ def sessions() -> dict[str, str]:
         client.force_login(User.objects.get(email=email))
         cookies[role] = client.cookies["sessionid"].value
     return cookies
-
-
-def start_server(db_path: Path) -> subprocess.Popen:
-    """gunicorn with production settings (DEBUG off; see staff_server_settings) on the scratch database."""
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "bench.staff_server_settings",
-    }
-    python = sys.executable
-    gunicorn = [python, "-m", "gunicorn", "hydrospark.wsgi", "-b", f"127.0.0.1:{PORT}"]
-    server = subprocess.Popen([*gunicorn, "-w", "2", "--threads", "2", "--log-level", "warning"], cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
 
 
 def pages(sample, today) -> list[tuple[str, str, list[str]]]:
