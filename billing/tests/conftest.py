@@ -42,12 +42,6 @@ def real_export_usage() -> tuple[tuple[datetime.date, Decimal], ...]:
     return tuple(zip(dates, usage, strict=True))
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Test logins are hashed with a fast hasher: PBKDF2 costs ~0.3 s per user created."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def noah(db):
     """Noah Hernandez with the real export's 2,830 daily reads."""
