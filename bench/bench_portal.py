@@ -1,14 +1,17 @@
 """The customer dashboard under load: 10,000 customers with three years of daily reads (about 11
 million) and last month's bills, served by gunicorn from a scratch SQLite database.
 
-Many customers open their dashboard at once: the first view of each is *cold* (the 13-month chart is
-drawn and the anticipated bill computed), a repeat view is *warm* (both come from the cache). Reports
-the 50th and 95th percentile latency of each (targets: p95 under 600 ms cold, 150 ms warm).
+Many customers open their dashboard at once, as a browser does: the page, then the chart image it
+names. The first view of each customer is *cold* (the anticipated bill computed, the 13-month chart
+drawn), a repeat view is *warm* (both from the cache). Reports the 50th and 95th percentile latency of
+the page (targets: p95 under 600 ms cold, 150 ms warm) and of the page with its chart.
 Options: --scale shrinks the customers (and the number of requests).
 """
 
 import datetime
+import html
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -31,10 +34,14 @@ TARGETS_MS = {"cold": 600, "warm": 150}
 
 
 def run(options) -> list[dict]:
-    db_path = scratch_sqlite("portal")
+    reuse = os.environ.get("PORTAL_BENCH_REUSE") == "1" and (BENCH_DIR / "portal.sqlite3").exists()
+    db_path = BENCH_DIR / "portal.sqlite3" if reuse else scratch_sqlite("portal")
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
     cache_dir = BENCH_DIR / "portal-cache"
     subprocess.run(["rm", "-rf", str(cache_dir)], check=True)
-    os.environ["CACHE_URL"] = f"filecache://{cache_dir}"
+    # The file cache culls a third of its entries whenever it holds more than MAX_ENTRIES (300 by
+    # default): with three entries per customer that would evict the charts of most customers.
+    os.environ["CACHE_URL"] = f"filecache://{cache_dir}?max_entries=1000000"
     os.environ["SECRET_KEY"] = SECRET_KEY
     import django
 
@@ -42,8 +49,14 @@ def run(options) -> list[dict]:
     customers = max(300, int(CUSTOMERS * options.scale))
     signed_in = max(60, int(SIGNED_IN * min(1.0, options.scale * 4)))
     with timed() as seeding:
-        seed(customers)
-        cookies = sessions(signed_in)
+        if reuse:  # PORTAL_BENCH_REUSE=1: measure again on the last run's data (seeding takes minutes)
+            from django.contrib.sessions.models import Session
+
+            cookies = list(Session.objects.order_by("session_key").values_list("session_key", flat=True))
+            customers = _count_customers()
+        else:
+            seed(customers)
+            cookies = sessions(signed_in)
     print(f"seeded {customers:,} customers in {seeding['seconds']:.0f}s", flush=True)
     server = start_server(db_path)
     try:
@@ -51,6 +64,12 @@ def run(options) -> list[dict]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _count_customers() -> int:
+    from accounts.models import Customer
+
+    return Customer.objects.count()
 
 
 def seed(customers: int) -> None:
@@ -171,16 +190,30 @@ def _free_port() -> int:
 PORT = _free_port()
 
 
-def fetch(cookie: str) -> tuple[float, int]:
-    request = urllib.request.Request(f"http://127.0.0.1:{PORT}/portal/", headers={"Cookie": f"sessionid={cookie}"})
+def _get(path: str, cookie: str) -> tuple[float, int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", headers={"Cookie": f"sessionid={cookie}"})
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
-            body = response.read()
-            status = response.status if b"Anticipated bill for" in body else 599  # a page without its content
+            body, status = response.read(), response.status
     except urllib.error.HTTPError as error:
-        status = error.code
-    return (time.perf_counter() - started) * 1000, status
+        body, status = b"", error.code
+    return (time.perf_counter() - started) * 1000, status, body
+
+
+def fetch(cookie: str) -> tuple[float, float, int]:
+    """One customer's view as a desktop browser makes it: the page, then the chart image it names.
+    Returns (page ms, page + chart ms, status); a page without its content or chart counts as 599."""
+    page_ms, status, body = _get("/portal/", cookie)
+    found = CHART_SRC.search(body)
+    if status != 200 or b"Anticipated bill for" not in body or not found:
+        return page_ms, page_ms, status if status != 200 else 599
+    chart_ms, chart_status, svg = _get(html.unescape(found.group(1).decode()), cookie)
+    ok = chart_status == 200 and svg.startswith(b"<?xml")
+    return page_ms, page_ms + chart_ms, 200 if ok else 599
+
+
+CHART_SRC = re.compile(rb'<img src="(/portal/charts/[^"]+)"')
 
 
 def measure(cookies: list[str], customers: int) -> list[dict]:
@@ -191,23 +224,24 @@ def measure(cookies: list[str], customers: int) -> list[dict]:
     for phase, plan in phases.items():
         with timed() as clock, ThreadPoolExecutor(CLIENTS) as pool:
             answers = list(pool.map(fetch, plan))
-        times = sorted(ms for ms, _ in answers)
-        statuses = {status for _, status in answers}
-        p95 = times[int(0.95 * (len(times) - 1))]
-        row = {
-            "bench": f"portal dashboard ({phase})",
-            "customers": customers,
-            "requests": len(times),
-            "clients": CLIENTS,
-            "workers": WORKERS,
-            "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(p95, 1),
-            "max_ms": round(times[-1], 1),
-            "req_per_s": round(len(times) / clock["seconds"], 1),
-            "status": ",".join(str(s) for s in sorted(statuses)),
-            "target": f"p95 < {TARGETS_MS[phase]} ms",
-            "ok": p95 < TARGETS_MS[phase] and statuses == {200},
-        }
-        print(row, flush=True)
-        results.append(row)
+        statuses = {status for _, _, status in answers}
+        for what, index, target in (("page", 0, TARGETS_MS[phase]), ("page + chart", 1, None)):
+            times = sorted(answer[index] for answer in answers)
+            p95 = times[int(0.95 * (len(times) - 1))]
+            row = {
+                "bench": f"portal dashboard {what} ({phase})",
+                "customers": customers,
+                "requests": len(times),
+                "clients": CLIENTS,
+                "workers": WORKERS,
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(p95, 1),
+                "max_ms": round(times[-1], 1),
+                "views_per_s": round(len(times) / clock["seconds"], 1),
+                "status": ",".join(str(s) for s in sorted(statuses)),
+                "target": f"p95 < {target} ms" if target else "",
+                "ok": (p95 < target if target else True) and statuses == {200},
+            }
+            print(row, flush=True)
+            results.append(row)
     return results

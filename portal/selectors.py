@@ -84,19 +84,13 @@ def usage_chart(*, customer, series: UsageSeries, unit: str, version: str, highl
     return svg
 
 
-def usage_charts(*, customer, series: UsageSeries, unit: str, version: str, label_id: str, highlight=None):
-    """{size: inline SVG} for the page: a wide chart for tablets and desktops, a narrow one for phones
-    (a wide chart shrunk to a phone's width would have unreadably small labels)."""
-    if not series.rows:
-        return {}
-    return {
-        size: charts.inline_svg(
-            usage_chart(customer=customer, series=series, unit=unit, version=version, highlight=highlight, size=size),
-            label_id=label_id,
-            id_prefix=f"{size}-",
-        )
-        for size in SIZES
-    }
+def chart_series(*, customer, chart: str, today: datetime.date) -> UsageSeries | None:
+    """The series behind a chart URL: "dashboard" (13 months) or a usage range; None for anything else."""
+    if chart == "dashboard":
+        return dashboard_series(customer=customer, today=today)
+    if chart in RANGES:
+        return usage_series(customer=customer, range_key=chart, today=today)
+    return None
 
 
 def chart_text(series: UsageSeries, unit: str) -> str:

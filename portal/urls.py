@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("usage/", views.usage, name="usage"),
     path("usage/reads.csv", views.usage_csv, name="usage_csv"),
+    path("charts/<str:chart>.svg", views.chart, name="chart"),
     path("bills/", views.bills, name="bills"),
     path("bills/<int:pk>/", views.bill_detail, name="bill"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),

@@ -6,10 +6,12 @@ a 404 by construction.
 """
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -48,14 +50,7 @@ def dashboard(request):
         "last_bill": bills_for_customer(customer).first(),
         "notices": open_notices_for_customer(customer),
         "series": series,
-        "charts": selectors.usage_charts(
-            customer=customer,
-            series=series,
-            unit=unit,
-            version=version,
-            label_id="dashboard-chart-summary",
-            highlight=this_month,
-        ),
+        "chart_url": _chart_url("dashboard", unit, version),
         "chart_summary": selectors.chart_text(series, unit),
     }
     return render(request, "portal/dashboard.html", context)
@@ -73,12 +68,34 @@ def usage(request):
         "ranges": selectors.RANGES,
         "series": series,
         "rows": list(reversed(series.rows)),  # the table reads newest first
-        "charts": selectors.usage_charts(
-            customer=customer, series=series, unit=unit, version=version, label_id="usage-chart-summary"
-        ),
+        "chart_url": _chart_url(range_key, unit, version),
         "chart_summary": selectors.chart_text(series, unit),
     }
     return render(request, "portal/usage.html", context)
+
+
+@customer_required
+def chart(request, chart):
+    """A chart as an SVG image, for <picture> (the page's size picks "wide" or "narrow"). The URL
+    carries the data version, so the browser may keep it for good; the server draws it once."""
+    customer, today = request.customer, timezone.localdate()
+    series = selectors.chart_series(customer=customer, chart=chart, today=today)
+    size, unit = request.GET.get("size"), request.GET.get("unit")
+    if series is None or size not in selectors.SIZES or unit not in selectors.UNITS:
+        raise Http404("No such chart.")
+    version = selectors.data_version(customer)
+    highlight = today.replace(day=1) if chart == "dashboard" else None
+    svg = selectors.usage_chart(
+        customer=customer, series=series, unit=unit, version=version, highlight=highlight, size=size
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    fresh = request.GET.get("v") == version
+    response["Cache-Control"] = "private, max-age=31536000, immutable" if fresh else "private, no-cache"
+    return response
+
+
+def _chart_url(chart: str, unit: str, version: str) -> str:
+    return reverse("portal:chart", args=[chart]) + "?" + urlencode({"unit": unit, "v": version})
 
 
 @customer_required

@@ -65,8 +65,11 @@ def test_a_customer_sees_the_dashboard_opens_a_bill_gets_its_pdf_changes_the_pho
     browser, live_server, bills, alice_account
 ):
     page = signed_in_page(browser, live_server)
-    chart = page.locator("figure.chart svg[role=img]:visible")
-    assert chart.bounding_box()["width"] > 400 and chart.locator("[id*=patch_]").count() > 13
+    chart = page.locator("figure.chart img")
+    chart.wait_for()
+    page.wait_for_function("document.querySelector('figure.chart img').complete")
+    assert chart.evaluate("img => img.naturalWidth") > 400  # the server-drawn SVG arrived and decoded
+    assert chart.bounding_box()["width"] > 400
     assert page.get_by_text("Anticipated bill for").is_visible()
 
     page.get_by_role("link", name="Bills").click()

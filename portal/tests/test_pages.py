@@ -32,7 +32,7 @@ def test_dashboard_shows_use_so_far_the_anticipated_bill_the_last_bill_and_a_cha
     assert f"${forecast.total}" in page and "Likely between" in page
     assert "read so far, plus 11 days to go" in page
     assert "$" + str(bills["alice"].total_amount) in page and "Unpaid" in page
-    assert "<svg" in page and 'aria-labelledby="dashboard-chart-summary"' in page
+    assert "/portal/charts/dashboard.svg?unit=ccf" in page and 'aria-describedby="dashboard-chart-summary"' in page
     assert "13 months from Nov 2025 to Nov 2026" in page  # the text alternative
 
 
@@ -57,23 +57,43 @@ def test_a_new_customer_without_reads_or_bills_sees_friendly_placeholders(client
     assert "No bills yet" in page and "No meter reads yet" in page
 
 
+def chart_url(client, page="/portal/", size="wide"):
+    response = client.get(page)
+    return response.context["chart_url"] + f"&size={size}"
+
+
+def test_charts_are_svg_images_the_browser_may_keep(client_for, alice, alice_reads):
+    client = client_for(alice)
+    response = client.get(chart_url(client))
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<?xml") and b"<svg" in response.content
+    assert "immutable" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert client.get(chart_url(client, size="narrow")).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/portal/charts/nothing.svg?unit=ccf&size=wide", "/portal/charts/12m.svg?unit=ccf"])
+def test_unknown_charts_are_404(client_for, alice, alice_reads, url):
+    assert client_for(alice).get(url).status_code == 404
+
+
 def test_a_repeat_view_draws_no_chart(client_for, alice, alice_reads, monkeypatch):
     client = client_for(alice)
-    client.get("/portal/")
+    url = chart_url(client)
+    client.get(url)
     drawn = []
     monkeypatch.setattr(charts, "monthly_usage_chart", lambda *a, **k: drawn.append(1) or b"<svg></svg>")
-    client.get("/portal/")
+    client.get(url)
     assert drawn == []
 
 
 def test_a_new_read_redraws_the_chart(client_for, alice, alice_reads, monkeypatch):
     client = client_for(alice)
-    client.get("/portal/")
+    client.get(chart_url(client))
     give_reads(alice_reads, first=datetime.date(2026, 11, 20), last=datetime.date(2026, 11, 20))
     drawn = []
     real = charts.monthly_usage_chart
     monkeypatch.setattr(charts, "monthly_usage_chart", lambda *a, **k: drawn.append(1) or real(*a, **k))
-    client.get("/portal/")
+    client.get(chart_url(client))
     assert drawn
 
 
@@ -97,7 +117,7 @@ def test_the_dashboard_makes_a_fixed_number_of_queries(client_for, alice, bills)
 def test_usage_page_ranges(client_for, alice, alice_reads, query, expected):
     page = client_for(alice).get("/portal/usage/" + query).content.decode()
     assert expected in page
-    assert "<table" in page and "<svg" in page
+    assert "<table" in page and "/portal/charts/" in page
 
 
 def test_usage_in_gallons_is_remembered_for_the_session(client_for, alice, alice_reads):
