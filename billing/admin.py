@@ -1,15 +1,47 @@
 """Billing in the admin: Billing staff edit rate schedules and record payments; bills and runs are
-read-only records (bills come from bill runs). A schedule that priced an issued bill is read-only too."""
+read-only records (bills come from bill runs). A schedule that priced an issued bill is read-only too.
+
+Billing (and only Billing, SPEC §5) may issue and send selected bills from the bill list: the actions
+call the same services as the bill-run and bill pages, so the same rules, refusals and audit apply."""
+
+from collections import defaultdict
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin import DateDrillDown
+from accounts.roles import user_can
 
 from .exceptions import BillingError
-from .models import Bill, BillLine, BillRun, Payment, RateFee, RateSchedule, RateTier, SeasonalMultiplier
+from .models import (
+    Bill,
+    BillLine,
+    BillRun,
+    Payment,
+    PaymentStatus,
+    RateFee,
+    RateSchedule,
+    RateTier,
+    SeasonalMultiplier,
+)
+from .periods import label
 from .pricing import Tier, check_tiers
-from .services import payment_check, payment_record, rate_schedule_is_locked, rate_schedule_record_change
+from .services import (
+    bill_run_issue,
+    bill_send,
+    payment_check,
+    payment_record,
+    rate_schedule_is_locked,
+    rate_schedule_record_change,
+)
+
+SEND_LIMIT = 100  # bills per admin send: each is a PDF and an email, made while the page waits
+NAMED = 10  # bills named in a message before "and N more"
 
 
 class _LockedInline:
@@ -119,24 +151,202 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+class PaymentStatusFilter(admin.SimpleListFilter):
+    title = "payment status"
+    parameter_name = "payment"
+
+    def lookups(self, request, model_admin):
+        return PaymentStatus.choices
+
+    def queryset(self, request, queryset):
+        # The changelist's queryset carries with_payment_status()'s annotation (BillAdmin.get_queryset).
+        if self.value() in PaymentStatus.values:
+            return queryset.filter(payment_status=self.value())
+        return queryset
+
+
+class SentFilter(admin.SimpleListFilter):
+    title = "emailed"
+    parameter_name = "sent"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Sent"), ("no", "Not sent")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(sent_at__isnull=self.value() == "no")
+        return queryset
+
+
+def _money(amount) -> str:
+    return f"${amount:,.2f}"
+
+
+def _named(bills, describe=str) -> str:
+    names = ", ".join(describe(bill) for bill in bills[:NAMED])
+    return names + (f" and {len(bills) - NAMED} more" if len(bills) > NAMED else "")
+
+
+def _with_customer(bill) -> str:
+    return f"{bill} ({bill.customer.name})"
+
+
 @admin.register(Bill)
 class BillAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "customer", "period", "status", "total_amount", "due_date", "sent_at"]
-    list_filter = ["status", "period"]
-    search_fields = ["number", "customer__location_id", "customer__name"]
+    list_display = [
+        "__str__",
+        "customer",
+        "period_label",
+        "status",
+        "total_amount",
+        "payment_status",
+        "open_balance",
+        "due_date",
+        "sent_at",
+        "staff_page",
+    ]
+    list_filter = ["status", PaymentStatusFilter, SentFilter]
+    search_fields = ["customer__location_id__exact", "^number", "customer__name"]
+    search_help_text = "A location ID (exact), a bill number or its start, or part of a customer's name."
     list_select_related = ["customer"]
-    date_hierarchy = "period"
+    date_hierarchy = "period"  # a DateField: no time zone conversion in SQL, fine on every database
     inlines = [BillLineInline, PaymentInline]
     show_full_result_count = False
+    actions = ["issue_drafts", "send_bills"]
+
+    def get_queryset(self, request):
+        # Payment status and open balance for the whole page in the list's one query (no query per bill).
+        return super().get_queryset(request).with_payment_status()
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return [f.name for f in self.model._meta.fields] + ["payment_status", "open_balance"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_manage_bills_permission(self, request):
+        return user_can(request.user, "manage_bills")
+
+    @admin.display(description="period", ordering="period")
+    def period_label(self, bill):
+        return f"{bill.period:%Y-%m}"
+
+    @admin.display(description="payment status", ordering="payment_status")
+    def payment_status(self, bill):
+        return bill.get_payment_status_display()
+
+    @admin.display(description="open balance")
+    def open_balance(self, bill):
+        return _money(bill.open_balance()) if bill.is_issued else "–"
+
+    @admin.display(description="")
+    def staff_page(self, bill):
+        return format_html('<a href="{}">bill page</a>', reverse("billing:bill", args=[bill.pk]))
+
+    def _check_can_manage(self, request):
+        # The action list already hides these from other roles; this guards a forged request too.
+        if not self.has_manage_bills_permission(request):
+            raise PermissionDenied("Only Billing issues and sends bills.")
+
+    @admin.action(
+        description="Issue this draft",
+        description_plural="Issue selected drafts",
+        permissions=["manage_bills"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def issue_drafts(self, request, queryset):
+        """billing.services.bill_run_issue for each period's selected drafts (numbers, dates, audit)."""
+        self._check_can_manage(request)
+        bills = list(queryset.select_related("customer").order_by("period", "customer__location_id"))
+        drafts = defaultdict(list)
+        for bill in bills:
+            if not bill.is_issued:
+                drafts[bill.period].append(bill.pk)
+        for period, ids in drafts.items():
+            try:
+                issued = bill_run_issue(period=period, bill_ids=ids, actor=request.user)
+            except BillingError as error:
+                self.message_user(request, f"{label(period)}: {len(ids)} draft(s) not issued. {error}", messages.ERROR)
+                continue
+            text = f"{label(period)}: issued {issued} of {len(ids)} selected draft(s), due in 21 days."
+            if issued < len(ids):
+                text += " The others were issued meanwhile by another run."
+            self.message_user(request, text, messages.SUCCESS)
+        already = [bill for bill in bills if bill.is_issued]
+        if already:
+            self.message_user(
+                request,
+                f"{len(already)} selected bill(s) were already issued and stay as they are: {_named(already)}.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Send this bill by email",
+        description_plural="Send selected issued bills by email",
+        permissions=["manage_bills"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def send_bills(self, request, queryset):
+        """billing.services.bill_send for each selected bill: never twice, and each sending audited."""
+        self._check_can_manage(request)
+        if queryset.count() > SEND_LIMIT:
+            runs = reverse("billing:runs")
+            self.message_user(
+                request,
+                format_html(
+                    "Nothing was sent: select at most {} bills here. To send a whole period, use "
+                    '<a href="{}">Bill runs</a> (it sends in the background).',
+                    SEND_LIMIT,
+                    runs,
+                ),
+                messages.ERROR,
+            )
+            return
+        bills = queryset.select_related("customer", "customer__user", "rate_schedule").order_by(
+            "period", "customer__location_id"
+        )
+        outcome = defaultdict(list)
+        for bill in bills:
+            if not bill.is_issued:
+                outcome["draft"].append(bill)
+                continue
+            report = bill_send(bill=bill, actor=request.user)
+            if report.sent:
+                outcome["sent"].append(bill)
+            elif report.already_sent:
+                outcome["already_sent"].append(bill)
+            elif report.without_email:
+                outcome["without_email"].append(bill)
+            elif report.opted_out:
+                outcome["opted_out"].append(bill)
+            else:
+                outcome["failed"].append((bill, report.failed[0][1]))
+        self._report_sending(request, outcome)
+
+    def _report_sending(self, request, outcome) -> None:
+        if outcome["sent"]:
+            self.message_user(
+                request, f"Emailed {len(outcome['sent'])} bill(s): {_named(outcome['sent'])}.", messages.SUCCESS
+            )
+        refusals = [
+            ("draft", "are drafts: issue them first"),
+            ("already_sent", "were sent before (to send one again, use “Send again” on its bill page)"),
+            ("without_email", "belong to customers without a login email address"),
+            ("opted_out", "belong to customers who turned bill emails off"),
+        ]
+        for key, reason in refusals:
+            if outcome[key]:
+                bills = outcome[key]
+                self.message_user(
+                    request,
+                    f"Not sent, {len(bills)} bill(s) that {reason}: {_named(bills, _with_customer)}.",
+                    messages.WARNING,
+                )
+        for bill, error in outcome["failed"]:
+            self.message_user(request, f"Sending {bill} failed ({error}); it stays unsent for a retry.", messages.ERROR)
 
 
 class PaymentAdminForm(forms.ModelForm):
@@ -159,11 +369,18 @@ class PaymentAdmin(admin.ModelAdmin):
     """Adding a payment here goes through billing.services.payment_record (balance check, audit)."""
 
     form = PaymentAdminForm
-    list_display = ["bill", "amount", "paid_on", "method", "reference", "recorded_by"]
-    list_filter = ["method", "paid_on"]
-    search_fields = ["bill__number", "bill__customer__location_id", "reference"]
-    list_select_related = ["bill", "recorded_by"]
+    list_display = ["bill", "customer", "amount", "paid_on", "method", "reference", "recorded_by", "recorded_at"]
+    list_filter = ["method", "paid_on", ("recorded_by", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["bill__customer__location_id__exact", "^bill__number", "reference"]
+    search_help_text = "A location ID (exact), a bill number or its start, or part of a payment reference."
+    list_select_related = ["bill__customer", "recorded_by"]
+    date_hierarchy = "paid_on"  # a DateField: no time zone conversion in SQL
+    show_full_result_count = False
     raw_id_fields = ["bill"]
+
+    @admin.display(description="customer", ordering="bill__customer__location_id")
+    def customer(self, payment):
+        return payment.bill.customer
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -188,9 +405,21 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillRun)
-class BillRunAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "actor_label", "created_at", "bills_created", "bills_issued", "bills_sent"]
-    list_filter = ["action", "status"]
+class BillRunAdmin(DateDrillDown, admin.ModelAdmin):
+    date_field = "created_at"
+    list_display = [
+        "__str__",
+        "actor_label",
+        "created_at",
+        "bills_created",
+        "bills_issued",
+        "bills_sent",
+        "total_billed",
+        "message",
+    ]
+    list_filter = ["action", "status", "created_at"]
+    search_fields = ["actor_label", "message"]
+    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

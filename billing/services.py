@@ -23,6 +23,7 @@ from .selectors import bills_for_period
 
 DUE_DAYS = 21  # SPEC §2: due date = issue date + 21 days
 NUMBER_PREFIX = "HS"
+SELECTION_SLICE = 2000  # bill ids per IN list when issuing a selection
 
 
 def _actor_fields(actor, actor_label: str) -> dict:
@@ -103,37 +104,59 @@ def bill_run_compute(
 
 
 def bill_run_issue(
-    *, period: datetime.date, cycles=None, actor=None, actor_label: str = "", today=None, run: BillRun | None = None
+    *,
+    period: datetime.date,
+    cycles=None,
+    bill_ids=None,
+    actor=None,
+    actor_label: str = "",
+    today=None,
+    run: BillRun | None = None,
 ) -> int:
-    """Issue the period's drafts: bill number, issue date today, due in 21 days. Returns how many."""
+    """Issue the period's drafts: bill number, issue date today, due in 21 days. Returns how many.
+
+    bill_ids limits the issue to those drafts of the period (the admin's "Issue selected drafts")."""
     cycles = _clean_cycles(cycles)
     today = today or timezone.localdate()
     _check_period_over(period, today)
+    scope = f" (cycles {cycles})" if cycles else ""
+    if bill_ids is not None:
+        bill_ids = sorted(set(bill_ids))
+        scope += f" ({len(bill_ids)} selected)"
     with transaction.atomic():
         _lock_period(period)
         run = _start_run(run, period=period, cycles=cycles, action=BillRun.Action.ISSUE, actor=actor, label=actor_label)
-        issued = _issue(period=period, cycles=cycles, today=today)
+        issued = _issue(period=period, cycles=cycles, today=today, bill_ids=bill_ids)
         run.bills_issued = issued
+        run.message = f"Issued {issued} bills for {period:%Y-%m}{scope}"
         _finish_run(run, None)
         audit_record(
             **_actor_fields(actor, actor_label),
             action="billing.issue",
             target=run,
-            summary=f"Issued {issued} bills for {period:%Y-%m}" + (f" (cycles {cycles})" if cycles else ""),
-            changes={"period": f"{period:%Y-%m}", "cycles": cycles, "issued": issued},
+            summary=run.message,
+            changes={
+                "period": f"{period:%Y-%m}",
+                "cycles": cycles,
+                "issued": issued,
+                **({"bill_ids": bill_ids[:1000]} if bill_ids is not None else {}),
+            },
         )
     return issued
 
 
-def _issue(*, period: datetime.date, cycles: list[int], today: datetime.date) -> int:
-    """Number the drafts in location order, continuing the period's sequence (numbers are never reused:
-    issued bills are never deleted)."""
-    drafts = list(
-        bills_for_period(period=period, cycles=cycles)
-        .drafts()
-        .order_by("customer__location_id")
-        .values_list("id", flat=True)
-    )
+def _issue(*, period: datetime.date, cycles: list[int], today: datetime.date, bill_ids=None) -> int:
+    """Number the drafts (all of the scope, or those of bill_ids) in location order, continuing the
+    period's sequence (numbers are never reused: issued bills are never deleted)."""
+    scope = bills_for_period(period=period, cycles=cycles).drafts()
+    if bill_ids is None:
+        drafts = list(scope.order_by("customer__location_id").values_list("id", flat=True))
+    else:  # in slices: IN lists stay under every database's parameter limit
+        found = []
+        for start in range(0, len(bill_ids), SELECTION_SLICE):
+            part = scope.filter(pk__in=bill_ids[start : start + SELECTION_SLICE])
+            found += part.values_list("customer__location_id", "id")
+        drafts = [bill_id for _location, bill_id in sorted(found)]
     start = Bill.objects.filter(period=period).issued().count() + 1
     due = today + datetime.timedelta(days=DUE_DAYS)
     now = timezone.now()
