@@ -40,10 +40,8 @@ setup: $(STAMP)
 run: $(STAMP)
 	@echo ">> applying database migrations"
 	$(DEV_ENV) $(PY) manage.py migrate --no-input
-	@if [ "$$($(DEV_ENV) $(PY) manage.py shell -c 'from accounts.models import Customer; print(Customer.objects.exists())')" = "False" ]; then \
-	  echo ">> empty database: loading the demo data (a minute or so)"; \
-	  $(DEV_ENV) $(PY) manage.py seed_demo; \
-	else echo ">> demo data already loaded"; fi
+	@echo ">> loading the demo data if the database is empty (about a minute the first time)"
+	$(DEV_ENV) $(PY) manage.py seed_demo --if-empty
 	@echo ">> starting the background task worker and the web server on http://127.0.0.1:$(PORT)"
 	@echo ">> demo logins (password 'password123'): ops@hydrospark.com billing@hydrospark.com support@hydrospark.com noah@example.com"
 	@trap 'kill 0' EXIT INT TERM; \

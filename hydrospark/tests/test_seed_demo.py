@@ -46,3 +46,12 @@ def test_seed_demo_refuses_with_debug_off(settings):
     with pytest.raises(CommandError) as excinfo:
         call_command("seed_demo", customers=1)
     assert excinfo.value.returncode == 2
+
+
+def test_seed_demo_if_empty_leaves_an_existing_database_alone(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", customers=1)
+    MeterRead.objects.filter(customer__location_id="101887055", read_date__gte="2026-01-01").delete()
+    before = snapshot()
+    call_command("seed_demo", customers=1, if_empty=True)
+    assert snapshot() == before
