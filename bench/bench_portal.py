@@ -12,24 +12,21 @@ import datetime
 import html
 import os
 import re
-import socket
 import statistics
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from bench.common import BENCH_DIR, ROOT, scratch_sqlite, timed
+from bench.common import BENCH_DIR, free_port, scratch_sqlite, start_gunicorn, timed
 
 CUSTOMERS = 10_000
 YEARS = 3
 CLIENTS = 4  # concurrent browsers
 WORKERS = 3  # gunicorn processes
 SIGNED_IN = 400  # customers with a portal login; each is viewed cold once, then warm twice
-SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # sessions are signed with it
+SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # start_gunicorn's: signs sessions
 TARGETS_MS = {"cold": 600, "warm": 150}
 
 
@@ -58,7 +55,7 @@ def run(options) -> list[dict]:
             seed(customers)
             cookies = sessions(signed_in)
     print(f"seeded {customers:,} customers in {seeding['seconds']:.0f}s", flush=True)
-    server = start_server(db_path)
+    server = start_gunicorn(db_path, PORT, workers=WORKERS)
     try:
         return measure(cookies, customers)
     finally:
@@ -148,46 +145,7 @@ def sessions(count: int) -> list[str]:
     return cookies
 
 
-def start_server(db_path: Path) -> subprocess.Popen:
-    """gunicorn with production settings (DEBUG off, static files collected) on the scratch database."""
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "STATIC_ROOT": str(BENCH_DIR / "portal-static"),
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "LOG_LEVEL": "WARNING",
-    }
-    python = sys.executable
-    collected = subprocess.run([python, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env)
-    if collected.returncode != 0:
-        # Without a static manifest, DEBUG off cannot render a page: measure with DEBUG on instead and say so.
-        print("!! collectstatic failed: serving with DEBUG=1 (static files from the finders)", flush=True)
-        env["DEBUG"] = "1"
-    command = [python, "-m", "gunicorn", "hydrospark.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS)]
-    server = subprocess.Popen([*command, "--preload", "--log-level", "warning"], cwd=ROOT, env=env)
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:  # other people's servers may hold any fixed port
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-PORT = _free_port()
+PORT = free_port()
 
 
 def _get(path: str, cookie: str) -> tuple[float, int, bytes]:

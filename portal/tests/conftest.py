@@ -14,11 +14,6 @@ FIRST_READ = datetime.date(2025, 5, 1)
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fixed_today(time_machine):
     """Noon in Chicago on TODAY: the portal's "this month" is November 2026, reads run to yesterday."""
     time_machine.move_to(datetime.datetime(2026, 11, 20, 18, 0, tzinfo=datetime.UTC), tick=False)
