@@ -10,17 +10,24 @@ def roles(request):
     if user is None or not user.is_authenticated:
         return {"is_staff_member": False, "is_customer": False, "staff_nav": [], "user_roles": []}
     staff = is_staff_member(user)
-    nav = []
-    if staff:
-        for config in apps.get_app_configs():
-            for label, url_name, capability in getattr(config, "staff_nav", []):
-                if user_can(user, capability):
-                    nav.append(
-                        {"label": label, "url": reverse(url_name), "active": request.path.startswith(reverse(url_name))}
-                    )
     return {
         "is_staff_member": staff,
         "is_customer": getattr(user, "customer", None) is not None,
-        "staff_nav": nav,
+        "staff_nav": staff_nav(user, request.path) if staff else [],
         "user_roles": sorted(user_roles(user)),
     }
+
+
+def staff_nav(user, path: str) -> list[dict]:
+    """The links each app declares (AppConfig.staff_nav) that this user's roles allow; the one whose
+    URL is the longest prefix of the current path is active."""
+    nav = [
+        {"label": label, "url": reverse(url_name), "active": False}
+        for config in apps.get_app_configs()
+        for label, url_name, capability in getattr(config, "staff_nav", [])
+        if user_can(user, capability)
+    ]
+    matching = [item for item in nav if path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
+    return nav

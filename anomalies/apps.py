@@ -13,4 +13,4 @@ class AnomaliesConfig(AppConfig):
         "Billing": ["anomalies.view_anomaly", "anomalies.view_detectionrun"],
         "Support": ["anomalies.view_anomaly", "anomalies.view_detectionrun"],
     }
-    staff_nav = [("Anomaly queue", "anomalies:queue", "view_anomalies")]
+    staff_nav = [("Anomalies", "anomalies:queue", "view_anomalies")]

@@ -10,6 +10,6 @@ class MeteringConfig(AppConfig):
         "Support": ["metering.view_meterread"],
     }
     staff_nav = [
-        ("Meter imports", "metering:imports", "import_meter_data"),
-        ("Meter reads", "metering:reads", "view_customers"),
+        ("Imports", "metering:imports", "import_meter_data"),
+        ("Reads", "metering:reads", "view_customers"),
     ]
