@@ -106,7 +106,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by all workers: login throttling and chart caches live here) -------------------
 CACHES = {
-    "default": env.cache("CACHE_URL", default="locmemcache://" if TESTING else f"filecache://{VAR_DIR / 'cache'}")
+    "default": env.cache(
+        "CACHE_URL",
+        # Charts and analytics keep a few entries per customer: Django's default cap of 300 would evict them.
+        default="locmemcache://" if TESTING else f"filecache://{VAR_DIR / 'cache'}?max_entries=20000",
+    )
 }
 
 # --- Background tasks (Django's tasks API) --------------------------------------------------------
