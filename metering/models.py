@@ -75,6 +75,14 @@ class ImportRun(models.Model):
         default=list, blank=True, help_text="Corrected reads dated in an issued bill's period (bills unchanged)."
     )
     error = models.TextField(blank=True, help_text="Why the file was refused or the import failed.")
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        help_text="The stalled or failed import whose stored file this run imports again.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

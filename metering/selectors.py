@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, IntegerField, Max, Min, Sum
+from django.db.models import Count, Exists, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Sum
 from django.db.models.functions import Cast, Round, TruncMonth
 
 from .models import MeterRead
+from .progress import mark_stalled
 
 TEN_THOUSANDTHS = Decimal("0.0001")
 
@@ -126,10 +127,11 @@ def _as_date(value) -> datetime.date:
 
 
 def import_runs():
-    """Every import run, newest first, with who ran it."""
+    """Every import run, newest first, with who ran it and whether it was retried (`retried`)."""
     from .models import ImportRun
 
-    return ImportRun.objects.select_related("actor").order_by("-created_at", "-id")
+    retries = ImportRun.objects.filter(retry_of=OuterRef("pk"))
+    return ImportRun.objects.select_related("actor").annotate(retried=Exists(retries)).order_by("-created_at", "-id")
 
 
 def corrections_for_run(run):
@@ -138,22 +140,21 @@ def corrections_for_run(run):
 
 
 def import_progress(run) -> dict:
-    """What the status page shows: the run's state, and while it runs the live progress the worker
-    leaves in the shared cache (phase, rows, share done)."""
-    from django.core.cache import cache
-
-    from .tasks import progress_key
-
-    live = {} if run.is_finished else (cache.get(progress_key(run.pk)) or {})
+    """What the status page shows: the run's state, and while it runs the live progress the importing
+    process leaves in the shared cache (phase, rows, share done); `stalled` once that stopped moving."""
+    if not hasattr(run, "stalled"):
+        mark_stalled([run])
+    live = run.live or {}
     return {
         "id": run.pk,
         "status": run.status,
-        "status_label": run.get_status_display(),
+        "status_label": "Stalled" if run.stalled else run.get_status_display(),
         "finished": run.is_finished,
+        "stalled": run.stalled,
         "phase": live.get("phase", ""),
         "rows": live.get("rows", run.rows_read),
         "fraction": live.get("fraction", 1.0 if run.is_finished else 0.0),
-        "summary": run.summary(),
+        "summary": "Stalled: no progress for a while; nothing was written." if run.stalled else run.summary(),
     }
 
 

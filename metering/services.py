@@ -27,6 +27,7 @@ from . import bulk
 from .exceptions import MeterImportError
 from .models import ImportRun, ImportSource, ImportStatus, ReadCorrection
 from .parsing import ATTRIBUTE_KEYS, HEADERS, REJECT_COLUMNS, Chunk, check_chunk, file_chunks, frame_chunks
+from .progress import is_stalled, last_activity, progress_read, progress_write, stale_after
 from .signals import reads_corrected
 
 logger = logging.getLogger(__name__)
@@ -92,8 +93,6 @@ def meter_frames_import(
 
 def meter_upload_create(*, uploaded_file, actor, atomic: bool = False) -> ImportRun:
     """Keep an uploaded export under MEDIA_ROOT/imports/ and queue its import in the background."""
-    from .tasks import import_uploaded_file  # the task module imports this one
-
     run = import_run_create(
         file_name=Path(uploaded_file.name).name,
         source=ImportSource.UPLOAD,
@@ -102,34 +101,149 @@ def meter_upload_create(*, uploaded_file, actor, atomic: bool = False) -> Import
         file_size=uploaded_file.size,
     )
     run.upload.save(f"run-{run.pk}{Path(uploaded_file.name).suffix.lower()}", uploaded_file, save=True)
-    transaction.on_commit(lambda: import_uploaded_file.enqueue(run_id=run.pk))
+    _enqueue(run)
     return run
 
 
+def _enqueue(run: ImportRun) -> None:
+    from .tasks import import_uploaded_file  # the task module imports this one
+
+    transaction.on_commit(lambda: import_uploaded_file.enqueue(run_id=run.pk))
+
+
+class _Abandoned(Exception):
+    """The run was given up as stalled while this process still worked on it: it must write nothing."""
+
+
 def import_run_execute(*, run: ImportRun, chunks: ChunkSource, progress: Progress = _silent) -> ImportRun:
-    """Run an import; every outcome is recorded on `run`. Never raises for bad input or a crash midway:
-    the run ends refused or failed with nothing changed, and can simply be run again."""
-    ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    """Run a queued import; every outcome is recorded on `run`. Never raises for bad input or a crash
+    midway: the run ends refused or failed with nothing changed, and can simply be run again.
+
+    The run is claimed first (queued -> running, one UPDATE), so a task delivered twice imports once;
+    each step leaves its progress in the cache, which is how the pages tell a stalled run."""
+    claimed = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
     run.refresh_from_db()
+    if not claimed:
+        return run
+
+    def step(phase: str, rows: int, fraction: float) -> None:
+        progress_write(run.pk, phase, rows, fraction)
+        progress(phase, rows, fraction)
+
     batch = None
     with tempfile.TemporaryDirectory(prefix="hydrospark-import-") as scratch:
         rejects_path = Path(scratch) / "rejects.csv"
         try:
-            batch = _collect(chunks, today=timezone.localdate(), rejects_path=rejects_path, progress=progress)
+            batch = _collect(chunks, today=timezone.localdate(), rejects_path=rejects_path, progress=step)
             if run.atomic and batch.rejected:
                 raise MeterImportError(
                     f"{batch.rejected:,} of {batch.rows:,} rows were rejected and the import was atomic "
                     "(all or nothing)."
                 )
             with transaction.atomic(), bulk.import_lock():
-                _save(run, batch, progress)
+                _save(run, batch, step)
+        except _Abandoned:
+            run.refresh_from_db()
+            return run
         except MeterImportError as exc:
-            return _finish_refused(run, exc, batch=batch, rejects_path=rejects_path)
+            return _finish_refused(run, exc, batch=batch, rejects_path=rejects_path) if _still_ours(run) else run
         except Exception as exc:
             logger.exception("Meter import #%s failed", run.pk)
-            return _finish_failed(run, exc)
+            return _finish_failed(run, exc) if _still_ours(run) else run
         _keep_rejects(run, batch, rejects_path)
     return run
+
+
+def _still_ours(run: ImportRun) -> bool:
+    """False when the run was marked stalled meanwhile: its record then says so, and stays as it is."""
+    if ImportRun.objects.filter(pk=run.pk, status=ImportStatus.RUNNING).exists():
+        return True
+    run.refresh_from_db()
+    return False
+
+
+# --- Stalled runs --------------------------------------------------------------------------------------
+
+
+def _stalled_error(run: ImportRun, live: dict | None) -> str:
+    minutes = int(stale_after().total_seconds() // 60)
+    moved = last_activity(run, live)
+    since = ""
+    if moved is not None:
+        moved = timezone.localtime(moved)
+        since = f" (last at {moved:%b} {moved.day}, {moved:%H:%M})"
+    return (
+        f"It stalled: no progress for {minutes} minutes{since}, so the process importing it was stopped or "
+        "restarted. An import writes everything in one transaction or nothing at all."
+    )
+
+
+def _give_up(run: ImportRun, live: dict | None, *, actor=None, actor_label: str = "") -> bool:
+    """Mark a stalled run failed, if it is still running (one conditional UPDATE: a run that finished
+    meanwhile stays as it is). Audited. Returns whether it was marked."""
+    error = _stalled_error(run, live)
+    marked = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    if marked:
+        audit_record(
+            actor=actor, actor_label=actor_label, action="meter_import.stalled", target=run, summary=run.summary()
+        )
+    return bool(marked)
+
+
+def import_runs_fail_stalled(*, actor=None, actor_label: str = "") -> list[ImportRun]:
+    """Mark every stalled import failed (the fail_stalled_imports command): their status pages stop
+    waiting, and the history says what happened. Returns the runs marked."""
+    running = list(ImportRun.objects.filter(status=ImportStatus.RUNNING).order_by("id"))
+    live = progress_read(running)
+    now = timezone.now()
+    stalled = [run for run in running if is_stalled(run, live.get(run.pk), now)]
+    return [run for run in stalled if _give_up(run, live.get(run.pk), actor=actor, actor_label=actor_label)]
+
+
+def import_retry_refusal(run: ImportRun, live: dict | None = None) -> str:
+    """Why this run cannot be retried ("" when it can): only a stalled or failed upload whose file is
+    still stored, and only once."""
+    if run.source != ImportSource.UPLOAD or not run.upload:
+        return f"Import #{run.pk} came from the import_usage command: run the command again."
+    if run.status != ImportStatus.FAILED and not is_stalled(run, live):
+        return f"Import #{run.pk} is {run.get_status_display().lower()}: only a stalled or failed import is retried."
+    retry = run.retries.order_by("-id").first()
+    if retry is not None:
+        return f"Import #{run.pk} was already retried as import #{retry.pk}."
+    if not run.upload.storage.exists(run.upload.name):
+        return f"The file of import #{run.pk} is no longer stored: upload it again."
+    return ""
+
+
+def import_run_retry(*, run: ImportRun, actor) -> ImportRun:
+    """Import a stalled or failed upload's stored file again, as a new run queued for the worker (the
+    old run ends failed and says why). Raises MeterImportError when it cannot be retried."""
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        live = progress_read([run]).get(run.pk)
+        refusal = import_retry_refusal(run, live)
+        if refusal:
+            raise MeterImportError(refusal)
+        if run.status == ImportStatus.RUNNING and not _give_up(run, live, actor=actor):
+            raise MeterImportError(f"Import #{run.pk} finished meanwhile: {run.summary()}")
+        retry = import_run_create(
+            file_name=run.file_name, source=ImportSource.UPLOAD, actor=actor, atomic=run.atomic, file_size=run.file_size
+        )
+        retry.upload.name, retry.retry_of = run.upload.name, run
+        retry.save(update_fields=["upload", "retry_of"])
+        audit_record(
+            actor=actor,
+            action="meter_import.retry",
+            target=retry,
+            summary=f"Import #{retry.pk} retries import #{run.pk} ({run.file_name}) from its stored file",
+        )
+        _enqueue(retry)
+    return retry
 
 
 def _finish_refused(
@@ -297,6 +411,10 @@ def _reject_conflicts(batch: _Batch, chunks: ChunkSource, rejects_path: Path, co
 
 def _save(run: ImportRun, batch: _Batch, progress: Progress) -> None:
     """Inside the transaction and the import lock: customers, then reads, corrections and the run."""
+    # Lock the run's row until commit: marking it stalled now waits, then finds it done.
+    status = ImportRun.objects.select_for_update().filter(pk=run.pk).values_list("status", flat=True)
+    if list(status) != [ImportStatus.RUNNING]:
+        raise _Abandoned
     progress("saving", 0, 0.0)
     location_ids, created, updated = _save_customers(run, batch)
     customer_id = location_ids[batch.code] if len(batch.code) else np.empty(0, np.int64)

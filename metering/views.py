@@ -6,15 +6,17 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Customer
 from accounts.roles import capability_required
 
+from .exceptions import MeterImportError
 from .forms import LocationForm, ReadsFilterForm, UploadForm
-from .models import ImportRun
+from .models import ImportRun, ImportSource, ImportStatus
+from .progress import mark_stalled, stale_after
 from .selectors import corrections_for_run, customer_reads, import_progress, import_runs, usage_totals
-from .services import meter_upload_create
+from .services import import_retry_refusal, import_run_retry, meter_upload_create
 
 RUNS_PER_PAGE = 25
 READS_PER_PAGE = 100
@@ -32,23 +34,61 @@ def imports(request):
         messages.info(request, f"{run.file_name} is uploaded; the import is running in the background.")
         return redirect("metering:import", pk=run.pk)
     page = Paginator(import_runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "metering/imports.html", {"form": form, "page": page, "max_mb": form.max_bytes() >> 20})
+    page.object_list = mark_stalled(page.object_list)
+    for run in page.object_list:  # the service checks again (e.g. that the file is still stored) on retry
+        ended_badly = run.stalled or run.status == ImportStatus.FAILED
+        run.offer_retry = ended_badly and run.source == ImportSource.UPLOAD and not run.retried
+    return render(
+        request,
+        "metering/imports.html",
+        {
+            "form": form,
+            "page": page,
+            "max_mb": form.max_bytes() >> 20,
+            "stale_minutes": _stale_minutes(),
+            "any_stalled": any(run.stalled for run in page.object_list),
+        },
+    )
+
+
+def _stale_minutes() -> int:
+    return int(stale_after().total_seconds() // 60)
 
 
 @capability_required("import_meter_data")
 def import_detail(request, pk: int):
-    run = get_object_or_404(ImportRun.objects.select_related("actor"), pk=pk)
+    run = get_object_or_404(ImportRun.objects.select_related("actor", "retry_of"), pk=pk)
+    (run,) = mark_stalled([run])
+    failed = run.status == ImportStatus.FAILED
     corrections = corrections_for_run(run)[: CORRECTIONS_SHOWN + 1] if run.reads_corrected else []
+    retried_as = run.retries.order_by("-id").first() if failed else None
     return render(
         request,
         "metering/import_detail.html",
         {
             "run": run,
             "progress": import_progress(run),
+            "retried_as": retried_as,
+            "can_retry": (run.stalled or failed) and not import_retry_refusal(run, run.live),
+            "stale_minutes": _stale_minutes(),
             "corrections": corrections[:CORRECTIONS_SHOWN],
             "more_corrections": len(corrections) > CORRECTIONS_SHOWN,
         },
     )
+
+
+@require_POST
+@capability_required("import_meter_data")
+def import_retry(request, pk: int):
+    """Import a stalled or failed upload's stored file again, as a new import (the same service and task)."""
+    run = get_object_or_404(ImportRun, pk=pk)
+    try:
+        retry = import_run_retry(run=run, actor=request.user)
+    except MeterImportError as error:
+        messages.error(request, str(error))
+        return redirect("metering:import", pk=run.pk)
+    messages.info(request, f"Import #{run.pk} is retried as import #{retry.pk}, from the same stored file.")
+    return redirect("metering:import", pk=retry.pk)
 
 
 @require_GET

@@ -83,3 +83,13 @@ def import_usage(path, *args) -> tuple[int, str, str]:
 def media_root(settings, tmp_path):
     """Uploads and rejected-row files go to a scratch folder, never under var/."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Imports leave live progress in the cache under the run's id; ids are reused across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -81,6 +81,7 @@ def test_a_running_import_shows_its_progress(ops, client_for):
         "status": "queued",
         "status_label": "Queued",
         "finished": False,
+        "stalled": False,
         "phase": "",
         "rows": 0,
         "fraction": 0.0,
