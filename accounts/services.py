@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from .models import AuditEvent, Customer
+from .models import AuditEvent, Customer, User
 
 CONTACT_FIELDS = ("name", "mailing_address", "phone", "business_name", "facility_name")
 PREFERENCE_FIELDS = ("notify_bill_emails", "notify_usage_alerts")
@@ -38,6 +38,17 @@ def field_changes(instance, data: dict, fields) -> dict:
     return {
         f: [str(getattr(instance, f)), str(data[f])] for f in fields if f in data and getattr(instance, f) != data[f]
     }
+
+
+@transaction.atomic
+def login_create(*, email: str, password: str | None = None, **fields) -> User:
+    """A login whose email the utility already knows: recorded as verified, so allauth's email page
+    does not ask the customer to confirm an address they gave us in person or on the phone."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email=email, password=password, **fields)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
 
 
 @transaction.atomic

@@ -90,3 +90,19 @@ def test_role_groups_carry_the_spec_permissions(db):
     support = Group.objects.get(name="Support")
     assert support.permissions.filter(codename="change_customer").exists()
     assert not Group.objects.get(name="Operations").permissions.filter(codename="change_customer").exists()
+
+
+def test_a_login_the_utility_creates_has_a_verified_email(db):
+    from allauth.account.models import EmailAddress
+
+    from accounts.services import login_create
+
+    user = login_create(email="Carol@Example.com", password=PASSWORD)
+    assert user.email == "carol@example.com"
+    assert EmailAddress.objects.filter(user=user, email="carol@example.com", verified=True, primary=True).exists()
+
+
+def test_account_pages_link_back_to_the_customers_profile(client_for, alice):
+    response = client_for(alice).get(reverse("account_change_password"))
+    assert response.status_code == 200
+    assert reverse("portal:profile").encode() in response.content

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from accounts.models import Customer, User
 from accounts.roles import Role
+from accounts.services import login_create
 from metering.models import ImportRun, ImportStatus
 from metering.selectors import last_read_dates
 from metering.services import meter_file_import, meter_frames_import
@@ -34,12 +35,9 @@ def seed_staff() -> int:
     """The three staff logins, each in its role group. Returns how many were created."""
     created = 0
     for email, first, last, role in STAFF_LOGINS:
-        user, was_created = User.objects.get_or_create(
-            email=email, defaults={"first_name": first, "last_name": last, "is_staff": True}
-        )
-        if was_created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = login_create(email=email, password=DEMO_PASSWORD, first_name=first, last_name=last, is_staff=True)
             created += 1
         user.groups.add(Group.objects.get(name=role))
     return created
@@ -48,7 +46,7 @@ def seed_staff() -> int:
 def _login_for(customer: Customer, email: str) -> None:
     if customer.user_id is None:
         first, _, last = customer.name.partition(" ")
-        user = User.objects.create_user(email=email, password=DEMO_PASSWORD, first_name=first, last_name=last)
+        user = login_create(email=email, password=DEMO_PASSWORD, first_name=first, last_name=last)
         customer.user = user
         customer.save(update_fields=["user"])
 
