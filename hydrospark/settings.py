@@ -46,12 +46,12 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "hydrospark",
     "accounts",
+    "staff",  # first of the staff pages in the navigation: customers, analytics, audit
     "metering",
     "billing",
     "anomalies",
     "forecast",
     "portal",
-    "staff",
 ]
 
 MIDDLEWARE = [
