@@ -44,7 +44,7 @@ def bill_export_rows(*, period: datetime.date):
     for location_id, bill_period, usage, charge, base, infrastructure, total, status in bills.iterator(chunk_size=5000):
         yield (
             location_id,
-            bill_period.isoformat(),
+            f"{bill_period:%Y-%m}",  # the period as it is named everywhere (--period YYYY-MM)
             f"{usage:.4f}",
             _money(charge),
             _money(base),

@@ -57,8 +57,8 @@ def test_export_bills_writes_spec_columns_sorted_with_drafts(alice_account, bob_
     call_command("export_bills", "--period", "2025-07", "--output", str(out))
     assert out.read_text().splitlines() == [
         "location_id,period,usage_ccf,usage_charge,base_fee,infrastructure_fee,total_amount,status",
-        "100000001,2025-07-01,12.0700,37.45,15.00,5.00,57.45,draft",
-        "100000002,2025-07-01,25.5000,89.10,15.00,5.00,109.10,issued",
+        "100000001,2025-07,12.0700,37.45,15.00,5.00,57.45,draft",
+        "100000002,2025-07,25.5000,89.10,15.00,5.00,109.10,issued",
     ]
 
 
