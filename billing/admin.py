@@ -194,17 +194,17 @@ def _with_customer(bill) -> str:
 @admin.register(Bill)
 class BillAdmin(admin.ModelAdmin):
     list_display = [
-        "__str__",
+        "bill",
         "customer",
         "period_label",
-        "status",
-        "total_amount",
+        "total",
         "payment_status",
         "open_balance",
         "due_date",
-        "sent_at",
+        "emailed",
         "staff_page",
     ]
+    list_display_links = ["bill"]
     list_filter = ["status", PaymentStatusFilter, SentFilter]
     search_fields = ["customer__location_id__exact", "^number", "customer__name"]
     search_help_text = "A location ID (exact), a bill number or its start, or part of a customer's name."
@@ -230,11 +230,23 @@ class BillAdmin(admin.ModelAdmin):
     def has_manage_bills_permission(self, request):
         return user_can(request.user, "manage_bills")
 
+    @admin.display(description="bill", ordering="number")
+    def bill(self, bill):
+        return format_html('<span style="white-space: nowrap">{}</span>', bill)
+
+    @admin.display(description="emailed", boolean=True, ordering="sent_at")
+    def emailed(self, bill):
+        return bill.sent_at is not None if bill.is_issued else None
+
     @admin.display(description="period", ordering="period")
     def period_label(self, bill):
         return f"{bill.period:%Y-%m}"
 
-    @admin.display(description="payment status", ordering="payment_status")
+    @admin.display(description="total", ordering="total_amount")
+    def total(self, bill):
+        return _money(bill.total_amount)
+
+    @admin.display(description="payment", ordering="payment_status")
     def payment_status(self, bill):
         return bill.get_payment_status_display()
 
@@ -244,7 +256,7 @@ class BillAdmin(admin.ModelAdmin):
 
     @admin.display(description="")
     def staff_page(self, bill):
-        return format_html('<a href="{}">bill page</a>', reverse("billing:bill", args=[bill.pk]))
+        return format_html('<a href="{}">page</a>', reverse("billing:bill", args=[bill.pk]))
 
     def _check_can_manage(self, request):
         # The action list already hides these from other roles; this guards a forged request too.

@@ -58,7 +58,7 @@ def test_a_running_import_without_progress_for_15_minutes_is_shown_as_stalled(cl
     status = status_of(client, run)
     assert (status["stalled"], status["status_label"], status["finished"]) == (True, "Stalled", False)
     page = client.get(reverse("metering:import", args=[run.pk])).content.decode()
-    assert "no progress since Jun 1, 12:00" in page and "Nothing was written." in page
+    assert "no progress for 15\xa0minutes (since Jun 1, 12:00)" in page and "Nothing was written." in page
     assert "one transaction" in page and ">Retry</button>" in page
     assert "status.json" not in page  # the page stops polling
 
