@@ -177,3 +177,23 @@ def last_read_dates(*, location_ids) -> dict[str, datetime.date]:
         .values_list("customer__location_id", "last")
     )
     return dict(rows)
+
+
+def reads_count_estimate() -> int | None:
+    """The number of stored reads from the database's table statistics (no scan): PostgreSQL's
+    pg_class.reltuples, MariaDB's information_schema TABLE_ROWS; None where there is none (SQLite,
+    a table never analysed)."""
+    table = MeterRead._meta.db_table
+    queries = {
+        "postgresql": ("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]),
+        "mysql": (
+            "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            [table],
+        ),
+    }
+    if connection.vendor not in queries:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(*queries[connection.vendor])
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.admin import time_zone_dates_work
 from conftest import make_customer
+from metering import admin as metering_admin
 from metering.models import ImportRun, ImportStatus, MeterRead, ReadCorrection
 from metering.services import meter_upload_create
 
@@ -55,6 +56,22 @@ def test_the_read_list_runs_no_distinct_over_the_reads_and_counts_once(client_fo
     assert not any("DISTINCT" in s for s in sql)
     assert sum("COUNT(" in s for s in sql) == 1  # the page's count; no second full count, no facet counts
     assert "toplinks" not in html and "Yesterday" in html and 'type="date"' in html
+
+
+def test_the_read_list_needs_no_join_or_sort_over_every_read(client_for, support, reads):
+    with CaptureQueriesContext(connection) as queries:
+        client_for(support).get(READS)
+    page = next(q["sql"] for q in queries if q["sql"].startswith("SELECT") and "LIMIT 100" in q["sql"])
+    assert "JOIN" not in page.upper() and "location_id" not in page  # newest first on the read_date index
+    customers = [q for q in queries if re.search(r'FROM [`"]?accounts_customer[`"]? WHERE .*\bIN\b', q["sql"])]
+    assert len(customers) == 1  # the page's customers, in one query
+
+
+def test_a_big_unfiltered_read_list_takes_its_total_from_the_table_statistics(client_for, support, reads, monkeypatch):
+    monkeypatch.setattr(metering_admin, "reads_count_estimate", lambda: 4_000_000)
+    client = client_for(support)
+    assert "4000000 meter reads" in client.get(READS).content.decode()
+    assert "166 meter reads" in client.get(READS, {"q": "100000001"}).content.decode()  # filtered: exact
 
 
 @time_machine.travel(datetime.datetime(2024, 6, 15, 17, tzinfo=datetime.UTC), tick=False)
