@@ -97,6 +97,28 @@ def test_the_bill_list_costs_the_same_queries_for_3_bills_as_for_30(client_for, 
     assert page_queries() == few
 
 
+def test_bills_are_found_by_number_or_by_their_customer(client_for, support, issued):
+    alice_bill, bob_bill = issued
+    client = client_for(support)
+    by_number = client.get(BILLS, {"q": bob_bill.number.lower()}).content.decode()
+    assert bob_bill.number in by_number and alice_bill.number not in by_number
+    for term in ("100000001", "Alice", "alice@example.com"):
+        html = client.get(BILLS, {"q": term}).content.decode()
+        assert alice_bill.number in html and bob_bill.number not in html, term
+
+
+def test_bills_filter_by_one_of_the_recent_periods_or_earlier(client_for, support, issued):
+    client = client_for(support)
+    with time_machine.travel(datetime.datetime(2025, 8, 10, 12, tzinfo=datetime.UTC), tick=False):
+        july = client.get(BILLS, {"period": "2025-07"}).content.decode()
+        june = client.get(BILLS, {"period": "2025-06"}).content.decode()
+    assert "July 2025" in july and "August 2024" in july and "July 2024" not in july  # 13 periods offered
+    assert issued[0].number in july and issued[1].number in july
+    assert issued[0].number not in june
+    with time_machine.travel(datetime.datetime(2026, 9, 10, 12, tzinfo=datetime.UTC), tick=False):
+        assert issued[0].number in client.get(BILLS, {"period": "earlier"}).content.decode()
+
+
 def test_payments_list_with_their_customer_searchable_by_location_id(client_for, support, issued, biller):
     payment_record(bill=issued[1], amount="9.10", paid_on=AUGUST_3, method="check", reference="CHK 881", actor=biller)
     client = client_for(support)
@@ -104,7 +126,9 @@ def test_payments_list_with_their_customer_searchable_by_location_id(client_for,
     html = client.get(url, {"q": "100000002"}).content.decode()
     assert "Bob Brown (100000002)" in html and "CHK 881" in html
     assert "CHK 881" not in client.get(url, {"q": "100000001"}).content.decode()
-    assert "CHK 881" in client.get(url, {"paid_on__year": "2025", "paid_on__month": "8"}).content.decode()
+    in_august = {"paid_on__gte": "2025-08-01", "paid_on__lte": "2025-08-31"}
+    assert "CHK 881" in client.get(url, in_august).content.decode()
+    assert "CHK 881" not in client.get(url, {"paid_on__gte": "2025-08-04"}).content.decode()
 
 
 def test_bill_runs_filter_and_drill_down_by_date(client_for, ops, issued):
