@@ -3,6 +3,8 @@
 alice and bob are customers with a login each; ops, biller and support are staff in their groups.
 """
 
+import importlib
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -10,6 +12,28 @@ from accounts.models import Customer, CustomerType, User
 from accounts.roles import Role
 
 PASSWORD = "correct-horse-battery"
+
+
+def commits_to_the_database(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction"))
+    return transactional or bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def migrated_data(request):
+    """Rows the data migrations create (the role groups, the default rate schedule) back in place for tests
+    that commit: the flush after each such test empties every table. (Serialized rollback cannot do it:
+    Playwright's event loop gives the browser tests another connection object, without the snapshot.)"""
+    if not commits_to_the_database(request):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps as django_apps
+
+    from accounts.roles import sync_role_permissions
+
+    sync_role_permissions()
+    importlib.import_module("billing.migrations.0002_default_rate_schedule").create_default(django_apps, None)
 
 
 def make_staff(email: str, role: str) -> User:

@@ -16,7 +16,7 @@ from .conftest import add_month
 JULY = datetime.date(2025, 7, 1)
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),  # keeps the migrated default rates
+    pytest.mark.django_db(transaction=True),  # the root conftest puts the migrated default rates back
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="the concurrency proof runs on PostgreSQL (DATABASE_URL=postgres://…); SQLite serialises writers",

@@ -1,13 +1,11 @@
 """The portal in a real browser (Playwright driving Debian's chromium): a customer's journey, and
 every portal page rendered at phone and desktop width (screenshots under /tmp for a human to look at)."""
 
-import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -32,11 +30,8 @@ def fixed_today():
 
 
 @pytest.fixture(autouse=True)
-def rate_schedule(transactional_db):
-    """The live server needs committed data, and each test's flush also removes the default rate
-    schedule the billing migration created: put it back (the migration's own function, idempotent)."""
-    migration = importlib.import_module("billing.migrations.0002_default_rate_schedule")
-    migration.create_default(django_apps, None)
+def committed_data(transactional_db):
+    """The live server runs in another thread: it sees committed data only."""
 
 
 @pytest.fixture(scope="module")
