@@ -224,6 +224,8 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 METER_UPLOAD_MAX_MB = env.int("METER_UPLOAD_MAX_MB", default=200)
+# A background import whose progress has not moved for this long is shown as stalled (Retry offered).
+METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=15)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

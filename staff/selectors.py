@@ -138,12 +138,14 @@ def operations_summary() -> dict:
     from anomalies.models import Method
     from anomalies.selectors import open_anomaly_count, open_counts_by_method, recent_runs
     from metering.models import ImportRun
+    from metering.progress import mark_stalled, stale_after
 
     by_method = open_counts_by_method()
 
     return {
         "last_read_date": MeterRead.objects.aggregate(v=Max("read_date"))["v"],
-        "import_runs": list(ImportRun.objects.order_by("-created_at", "-id")[:RECENT_RUNS]),
+        "import_runs": mark_stalled(ImportRun.objects.order_by("-created_at", "-id")[:RECENT_RUNS]),
+        "stale_minutes": int(stale_after().total_seconds() // 60),
         "detection_runs": recent_runs(limit=RECENT_RUNS),
         "open_anomalies": open_anomaly_count(),
         "open_by_method": [(label, by_method[value]) for value, label in Method.choices if by_method.get(value)],
