@@ -4,6 +4,8 @@ alice and bob are customers with a login each; ops, biller and support are staff
 """
 
 import importlib
+import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -12,6 +14,32 @@ from accounts.models import Customer, CustomerType, User
 from accounts.roles import Role
 
 PASSWORD = "correct-horse-battery"
+
+# Browser tests drive Debian's chromium through Playwright (it cannot download its own browser here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+browser_test = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browsers)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless chromium for a module's browser tests."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def commits_to_the_database(request) -> bool:

@@ -2,33 +2,12 @@
 page with the header box, resolve them, and open an anomaly with its chart."""
 
 import datetime
-import os
-from pathlib import Path
-
-import pytest
 
 from anomalies.models import Anomaly, Method, Status
 from anomalies.tests.factories import make_anomaly, store_reads
-from conftest import PASSWORD, make_customer
+from conftest import PASSWORD, browser_test, make_customer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-ARGS += ["--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browsers)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = browser_test
 
 
 def test_operations_tick_a_page_of_anomalies_resolve_them_and_open_one(browser, live_server, transactional_db, ops):

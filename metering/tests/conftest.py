@@ -7,20 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-HEADER = [
-    "Customer Name",
-    "Mailing Address",
-    "Location ID",
-    "Customer Type",
-    "Cycle Number",
-    "Customer Phone Number",
-    "Business Name",
-    "Facility Name",
-    "Year",
-    "Month",
-    "Day",
-    "Daily Water Usage (CCF)",
-]
+from hydrospark.demo.generator import EXPORT_COLUMNS
+
+HEADER = EXPORT_COLUMNS  # the meter export's columns, in its order
 
 
 def row(location_id="300000001", day=datetime.date(2024, 3, 1), usage="0.50", **fields) -> dict:

@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from conftest import browser_test
+
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", "/tmp/hydrospark-portal-screenshots"))
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browsers)"),
-]
+pytestmark = browser_test
 
 
 @pytest.fixture(autouse=True)
@@ -32,16 +22,6 @@ def fixed_today():
 @pytest.fixture(autouse=True)
 def committed_data(transactional_db):
     """The live server runs in another thread: it sees committed data only."""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def signed_in_page(browser, live_server, *, width=1280, height=900):
