@@ -16,7 +16,7 @@ import datetime
 import sqlite3
 import time
 
-from bench.common import peak_rss_mb, scratch_sqlite, timed
+from bench.common import insert_customers, insert_generated_reads, peak_rss_mb, scratch_sqlite, timed
 
 CUSTOMERS = 1_830
 START, END = datetime.date(2023, 1, 1), datetime.date(2025, 12, 31)  # 1,096 days
@@ -41,37 +41,12 @@ def run(options) -> list[dict]:
 def seed(customers: int) -> int:
     """Migrate, then generated customers and their reads straight into SQLite (executemany)."""
     from django.core.management import call_command
-    from django.db import connection, transaction
 
-    from accounts.models import Customer, CustomerType
-    from hydrospark.demo.generator import generate_customers, generate_reads
+    from hydrospark.demo.generator import generate_customers
 
     call_command("migrate", verbosity=0)
     frame = generate_customers(customers)
-    with transaction.atomic():
-        Customer.objects.bulk_create(
-            Customer(
-                location_id=r.location_id,
-                name=r.name,
-                mailing_address=r.mailing_address,
-                customer_type=CustomerType(r.customer_type.lower()),
-                cycle_number=int(r.cycle_number),
-            )
-            for r in frame.itertuples(index=False)
-        )
-        ids = dict(Customer.objects.values_list("location_id", "pk"))
-        reads, _ = generate_reads(frame, START, END)
-        rows = zip(
-            reads["location_id"].map(ids).tolist(),
-            reads["read_date"].dt.strftime("%Y-%m-%d").tolist(),
-            reads["usage_ccf"].tolist(),
-            strict=True,
-        )
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO metering_meterread (customer_id, read_date, usage_ccf) VALUES (%s, %s, %s)", list(rows)
-            )
-    return len(reads)
+    return insert_generated_reads(frame, insert_customers(frame), START, END, chunk_customers=customers)
 
 
 def reference_and_zscore(db_path, reads: int) -> dict:

@@ -19,7 +19,15 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import BENCH_DIR, free_port, scratch_sqlite, start_gunicorn, timed
+from bench.common import (
+    BENCH_DIR,
+    free_port,
+    insert_customers,
+    insert_generated_reads,
+    scratch_sqlite,
+    start_gunicorn,
+    timed,
+)
 
 CUSTOMERS = 10_000
 YEARS = 3
@@ -71,50 +79,18 @@ def _count_customers() -> int:
 
 def seed(customers: int) -> None:
     """Migrate; customers and reads straight into SQLite (executemany); last month's bills issued."""
-    import pandas as pd
     from django.core.management import call_command
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from accounts.models import Customer, CustomerType
     from billing.services import bill_run_compute
-    from hydrospark.demo.generator import generate_customers, generate_reads
+    from hydrospark.demo.generator import generate_customers
 
     call_command("migrate", verbosity=0)
     today = timezone.localdate()
     start = datetime.date(today.year - YEARS, today.month, 1)
     frame = generate_customers(customers)
-    Customer.objects.bulk_create(
-        [
-            Customer(
-                location_id=r.location_id,
-                name=r.name,
-                mailing_address=r.mailing_address,
-                customer_type=CustomerType(r.customer_type.lower()),
-                cycle_number=int(r.cycle_number),
-                phone=r.phone,
-                business_name=r.business_name,
-                facility_name=r.facility_name,
-            )
-            for r in frame.itertuples(index=False)
-        ],
-        batch_size=2_000,
-    )
-    ids = dict(Customer.objects.values_list("location_id", "pk"))
-    sql = "INSERT INTO metering_meterread (customer_id, read_date, usage_ccf) VALUES (%s, %s, %s)"
-    for offset in range(0, customers, 500):
-        chunk = frame.iloc[offset : offset + 500]
-        reads, _ = generate_reads(chunk, start, today - datetime.timedelta(days=1), seed=offset)
-        rows = zip(
-            reads["location_id"].map(ids).tolist(),
-            pd.DatetimeIndex(reads["read_date"]).strftime("%Y-%m-%d").tolist(),
-            reads["usage_ccf"].tolist(),
-            strict=True,
-        )
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, list(rows))
-        if (offset // 500) % 4 == 3 or offset + 500 >= customers:
-            print(f"  reads for {min(offset + 500, customers):,} customers", flush=True)
+    ids = insert_customers(frame)
+    insert_generated_reads(frame, ids, start, today - datetime.timedelta(days=1))
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     bill_run_compute(period=last_month, issue=True, actor_label="bench")
     print(f"  bills issued for {last_month:%Y-%m}", flush=True)

@@ -15,7 +15,15 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import BENCH_DIR, free_port, scratch_sqlite, start_gunicorn, timed
+from bench.common import (
+    BENCH_DIR,
+    free_port,
+    insert_customers,
+    insert_generated_reads,
+    scratch_sqlite,
+    start_gunicorn,
+    timed,
+)
 
 CUSTOMERS = 10_000
 YEARS = 3
@@ -66,13 +74,11 @@ def snapshot_timing(kind: str, today, customers: int) -> dict:
 def seed(customers: int):
     """Migrate, then customers and reads straight into SQLite (executemany), staff logins, notes and an
     audit trail. Returns today and a sample of (location_id, name, phone, email) to look up."""
-    import pandas as pd
     from django.core.management import call_command
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from accounts.models import AuditEvent, Customer, CustomerType, User
-    from hydrospark.demo.generator import generate_customers, generate_reads
+    from accounts.models import AuditEvent, Customer, User
+    from hydrospark.demo.generator import generate_customers
     from hydrospark.demo.seed import seed_staff
 
     call_command("migrate", verbosity=0)
@@ -80,37 +86,8 @@ def seed(customers: int):
     today = timezone.localdate()
     start = datetime.date(today.year - YEARS, today.month, 1)
     frame = generate_customers(customers)
-    with transaction.atomic():
-        Customer.objects.bulk_create(
-            [
-                Customer(
-                    location_id=r.location_id,
-                    name=r.name,
-                    mailing_address=r.mailing_address,
-                    customer_type=CustomerType(r.customer_type.lower()),
-                    cycle_number=int(r.cycle_number),
-                    phone=r.phone,
-                    business_name=r.business_name,
-                    facility_name=r.facility_name,
-                )
-                for r in frame.itertuples(index=False)
-            ],
-            batch_size=2_000,
-        )
-    ids = dict(Customer.objects.values_list("location_id", "pk"))
-    sql = "INSERT INTO metering_meterread (customer_id, read_date, usage_ccf) VALUES (%s, %s, %s)"
-    for offset in range(0, customers, 500):
-        chunk = frame.iloc[offset : offset + 500]
-        reads, _ = generate_reads(chunk, start, today - datetime.timedelta(days=1), seed=offset)
-        rows = zip(
-            reads["location_id"].map(ids).tolist(),
-            pd.DatetimeIndex(reads["read_date"]).strftime("%Y-%m-%d").tolist(),
-            reads["usage_ccf"].tolist(),
-            strict=True,
-        )
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, list(rows))
-        print(f"  reads for {min(offset + 500, customers):,} customers", flush=True)
+    ids = insert_customers(frame)
+    insert_generated_reads(frame, ids, start, today - datetime.timedelta(days=1))
     logins = [User(email=f"customer{i}@example.com") for i in range(0, customers, 10)]
     User.objects.bulk_create(logins, batch_size=2_000)
     for user, pk in zip(User.objects.filter(email__startswith="customer"), list(ids.values())[::10], strict=False):
@@ -226,27 +203,11 @@ def pages(sample, today) -> list[tuple[str, str, list[str]]]:
 
 def add_customers_without_reads(count: int) -> int:
     """More accounts (no reads) so that search runs against SEARCH_CUSTOMERS; returns the new total."""
-    from accounts.models import Customer, CustomerType
+    from accounts.models import Customer
     from hydrospark.demo.generator import generate_customers
 
     if count > 0:
-        frame = generate_customers(count, seed=99, first_location_id=300_000_001)
-        Customer.objects.bulk_create(
-            [
-                Customer(
-                    location_id=r.location_id,
-                    name=r.name,
-                    mailing_address=r.mailing_address,
-                    customer_type=CustomerType(r.customer_type.lower()),
-                    cycle_number=int(r.cycle_number),
-                    phone=r.phone,
-                    business_name=r.business_name,
-                    facility_name=r.facility_name,
-                )
-                for r in frame.itertuples(index=False)
-            ],
-            batch_size=5_000,
-        )
+        insert_customers(generate_customers(count, seed=99, first_location_id=300_000_001))
     return Customer.objects.count()
 
 

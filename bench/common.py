@@ -91,3 +91,54 @@ def start_gunicorn(db_path: Path, port: int, *, workers: int = 2, threads: int =
             time.sleep(0.2)
     server.terminate()
     raise RuntimeError("gunicorn did not start")
+
+
+def insert_customers(frame) -> dict[str, int]:
+    """The generator's customers (hydrospark.demo.generator.generate_customers) as Customer rows, in bulk;
+    returns {location_id: pk} of every customer stored."""
+    from accounts.models import Customer, CustomerType
+
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                location_id=r.location_id,
+                name=r.name,
+                mailing_address=r.mailing_address,
+                customer_type=CustomerType(r.customer_type.lower()),
+                cycle_number=int(r.cycle_number),
+                phone=r.phone,
+                business_name=r.business_name,
+                facility_name=r.facility_name,
+            )
+            for r in frame.itertuples(index=False)
+        ],
+        batch_size=5_000,
+    )
+    return dict(Customer.objects.values_list("location_id", "pk"))
+
+
+def insert_generated_reads(frame, ids: dict[str, int], start, end, *, chunk_customers: int = 500) -> int:
+    """Generated daily reads for the frame's customers, straight into the table with executemany: the
+    benchmarks' set-up, not what they measure (imports go through the import service). Returns the count."""
+    import pandas as pd
+    from django.db import connection, transaction
+
+    from hydrospark.demo.generator import generate_reads
+
+    sql = "INSERT INTO metering_meterread (customer_id, read_date, usage_ccf) VALUES (%s, %s, %s)"
+    total = 0
+    for offset in range(0, len(frame), chunk_customers):
+        reads, _ = generate_reads(frame.iloc[offset : offset + chunk_customers], start, end, seed=offset)
+        rows = zip(
+            reads["location_id"].map(ids).tolist(),
+            pd.DatetimeIndex(reads["read_date"]).strftime("%Y-%m-%d").tolist(),
+            reads["usage_ccf"].tolist(),
+            strict=True,
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, list(rows))
+        total += len(reads)
+        done = min(offset + chunk_customers, len(frame))
+        if (offset // chunk_customers) % 4 == 3 or done == len(frame):
+            print(f"  reads for {done:,} customers", flush=True)
+    return total
