@@ -3,7 +3,7 @@
 import datetime
 import re
 
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
             if room <= 0:
                 break
             rows = Customer.objects.select_related("user").filter(lookup).exclude(pk__in=list(found))
-            for customer in rows.order_by("name", "location_id")[:room]:
+            for customer in rows.order_by(_name_starts_first(query), "name", "location_id")[:room]:
                 found[customer.pk] = customer
         if found:
             break
@@ -56,7 +56,11 @@ def _search_tiers(query: str) -> list[list[Q]]:
         tiers = [[Q(location_id=digits)], [Q(phone__in=_phone_forms(query, digits)), _prefix("location_id", digits)]]
         return tiers + ([[Q(phone__contains=_dashed_tail(digits))]] if len(digits) >= 4 else [])
     contains = Q(name__icontains=query) | Q(business_name__icontains=query) | Q(facility_name__icontains=query)
-    return [[Q(location_id=query)], [Q(name__istartswith=query), contains]]
+    return [[Q(location_id=query)], [contains]]  # one scan; names that start with the query sort first
+
+
+def _name_starts_first(query: str):
+    return Case(When(name__istartswith=query, then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
 def _prefix(field: str, value: str) -> Q:
