@@ -14,14 +14,13 @@ import os
 import re
 import statistics
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import (
     BENCH_DIR,
+    BENCH_SECRET_KEY,
     free_port,
+    http_get,
     insert_customers,
     insert_generated_reads,
     scratch_sqlite,
@@ -34,7 +33,6 @@ YEARS = 3
 CLIENTS = 4  # concurrent browsers
 WORKERS = 3  # gunicorn processes
 SIGNED_IN = 400  # customers with a portal login; each is viewed cold once, then warm twice
-SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # start_gunicorn's: signs sessions
 TARGETS_MS = {"cold": 600, "warm": 150}
 
 
@@ -47,7 +45,7 @@ def run(options) -> list[dict]:
     # The file cache culls a third of its entries whenever it holds more than MAX_ENTRIES (300 by
     # default): with three entries per customer that would evict the charts of most customers.
     os.environ["CACHE_URL"] = f"filecache://{cache_dir}?max_entries=1000000"
-    os.environ["SECRET_KEY"] = SECRET_KEY
+    os.environ["SECRET_KEY"] = BENCH_SECRET_KEY  # signs the sessions the server reads
     import django
 
     django.setup()
@@ -125,14 +123,7 @@ PORT = free_port()
 
 
 def _get(path: str, cookie: str) -> tuple[float, int, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", headers={"Cookie": f"sessionid={cookie}"})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            body, status = response.read(), response.status
-    except urllib.error.HTTPError as error:
-        body, status = b"", error.code
-    return (time.perf_counter() - started) * 1000, status, body
+    return http_get(PORT, path, cookie)
 
 
 def fetch(cookie: str) -> tuple[float, float, int]:

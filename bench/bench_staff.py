@@ -11,13 +11,12 @@ import random
 import shutil
 import statistics
 import threading
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import (
     BENCH_DIR,
     free_port,
+    http_get,
     insert_customers,
     insert_generated_reads,
     scratch_sqlite,
@@ -230,15 +229,13 @@ def search_pages(sample, total: int) -> list[tuple[str, str, list[str]]]:
 
 
 def fetch(url: str, cookie: str) -> tuple[float, int]:
-    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{url}", headers={"Cookie": f"sessionid={cookie}"})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    return (time.perf_counter() - started) * 1000, status
+    elapsed, status, _body = http_get(PORT, url, cookie)
+    return elapsed, status
+
+
+def accepted_statuses(page: str) -> set[int]:
+    """A search for an exact location ID answers with a redirect to that customer's page."""
+    return {200, 302} if "search" in page else {200}
 
 
 def measure(page_list, cookies, customers) -> list[dict]:
@@ -267,7 +264,7 @@ def measure(page_list, cookies, customers) -> list[dict]:
             "p95_ms": round(p95, 1),
             "status": ",".join(str(s) for s in sorted(statuses | {cold_status})),
             "target": f"p95 < {TARGET_MS} ms",
-            "ok": p95 < TARGET_MS and statuses | {cold_status} == {200},
+            "ok": p95 < TARGET_MS and statuses | {cold_status} <= accepted_statuses(name),
         }
         print(row, flush=True)
         results.append(row)

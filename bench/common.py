@@ -4,11 +4,15 @@ import os
 import resource
 import time
 import tracemalloc
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
+# The key the gunicorn under test runs with; a bench process signs its session cookies with it too.
+BENCH_SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 def scratch_sqlite(name: str) -> Path:
@@ -18,6 +22,7 @@ def scratch_sqlite(name: str) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ["SECRET_KEY"] = BENCH_SECRET_KEY
     return path
 
 
@@ -68,7 +73,7 @@ def start_gunicorn(db_path: Path, port: int, *, workers: int = 2, threads: int =
     env = {
         **os.environ,
         "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECRET_KEY": BENCH_SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "SESSION_COOKIE_SECURE": "0",
@@ -142,3 +147,21 @@ def insert_generated_reads(frame, ids: dict[str, int], start, end, *, chunk_cust
         if (offset // chunk_customers) % 4 == 3 or done == len(frame):
             print(f"  reads for {done:,} customers", flush=True)
     return total
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (e.g. to the login page) is an answer to measure, not to follow
+
+
+def http_get(port: int, path: str, cookie: str) -> tuple[float, int, bytes]:
+    """GET a page as the signed-in session `cookie`, without following redirects: (ms, status, body)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": f"sessionid={cookie}"})
+    started = time.perf_counter()
+    try:
+        with opener.open(request, timeout=120) as response:
+            body, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        body, status = b"", error.code
+    return (time.perf_counter() - started) * 1000, status, body
