@@ -133,26 +133,27 @@ class RateScheduleAdmin(admin.ModelAdmin):
         rate_schedule_record_change(schedule=form.instance, actor=request.user, created=not change, changes=changes)
 
 
-class BillLineInline(admin.TabularInline):
+class HistoryInline(admin.TabularInline):
+    """Rows shown beside their bill that are history: never added, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class BillLineInline(HistoryInline):
     model = BillLine
     fields = ["position", "kind", "label", "quantity", "rate", "amount"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(HistoryInline):
     model = Payment
     fields = ["paid_on", "amount", "method", "reference", "recorded_by", "recorded_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class PaymentStatusFilter(admin.SimpleListFilter):
