@@ -42,6 +42,20 @@ def time_zone_dates_work() -> bool:
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are history (audit events, reads, imports, runs, notes): viewed, never added, changed
+    or deleted in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class DateDrillDown:
     """date_hierarchy on `date_field` wherever the database can convert time zones; the list filter on
     the same field (today, past 7 days, this month, this year) works everywhere."""
@@ -197,7 +211,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(DateDrillDown, admin.ModelAdmin):
+class AuditEventAdmin(DateDrillDown, ReadOnlyAdmin):
     """The audit trail: filterable and searchable, never added to, changed or deleted."""
 
     date_field = "at"
@@ -222,12 +236,3 @@ class AuditEventAdmin(DateDrillDown, admin.ModelAdmin):
     @admin.display(description="changes")
     def changes_pretty(self, event):
         return format_html("<pre>{}</pre>", json.dumps(event.changes, indent=2, ensure_ascii=False, default=str))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

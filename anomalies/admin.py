@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from accounts.admin import ReadOnlyAdmin
+
 from .forms import ReviewForm
 from .models import Anomaly, DetectionRun
 from .services import AnomalyError, anomalies_review, anomaly_review
@@ -78,16 +80,7 @@ class AnomalyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DetectionRun)
-class DetectionRunAdmin(admin.ModelAdmin):
+class DetectionRunAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "method", "state", "found", "created", "withdrawn", "reads_assessed", "actor_label"]
     list_filter = ["method", "state"]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from accounts.admin import DateDrillDown
+from accounts.admin import DateDrillDown, ReadOnlyAdmin
 from accounts.models import Customer
 from accounts.roles import user_can
 
@@ -39,17 +39,6 @@ class ReadsPaginator(Paginator):
             if estimate is not None and estimate >= ESTIMATE_FROM:
                 return estimate
         return super().count
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DateRangeFilter(admin.FieldListFilter):

@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import DateDrillDown
+from accounts.admin import DateDrillDown, ReadOnlyAdmin
 
 from .models import StaffNote
 
 
 @admin.register(StaffNote)
-class StaffNoteAdmin(DateDrillDown, admin.ModelAdmin):
+class StaffNoteAdmin(DateDrillDown, ReadOnlyAdmin):
     """Notes are written on the customer's staff page (audited there) and never edited: view only."""
 
     date_field = "created_at"
@@ -29,12 +29,3 @@ class StaffNoteAdmin(DateDrillDown, admin.ModelAdmin):
     @admin.display(description="note")
     def excerpt(self, note):
         return note.body if len(note.body) <= 120 else note.body[:119] + "…"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
