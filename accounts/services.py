@@ -8,7 +8,7 @@ CONTACT_FIELDS = ("name", "mailing_address", "phone", "business_name", "facility
 PREFERENCE_FIELDS = ("notify_bill_emails", "notify_usage_alerts")
 
 
-def audit_record(
+def audit_event(
     *,
     actor=None,
     actor_label: str = "",
@@ -18,9 +18,10 @@ def audit_record(
     summary: str = "",
     changes: dict | None = None,
 ) -> AuditEvent:
-    """Record who did what. `actor` is a login; commands pass `actor_label="command <name>"` instead."""
+    """An unsaved audit event: who did what. `actor` is a login; commands pass
+    `actor_label="command <name>"` instead. Bulk writers save many at once with bulk_create."""
     label = actor_label or (actor.email if actor is not None and actor.is_authenticated else "system")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_label=label,
         action=action,
@@ -31,6 +32,13 @@ def audit_record(
         summary=summary[:500],
         changes=changes or {},
     )
+
+
+def audit_record(**fields) -> AuditEvent:
+    """Record who did what (the arguments of audit_event), saved now."""
+    event = audit_event(**fields)
+    event.save()
+    return event
 
 
 def field_changes(instance, data: dict, fields) -> dict:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Customer
-from accounts.services import audit_record
+from accounts.services import audit_event, audit_record
 
 from . import bulk
 from .exceptions import MeterImportError
@@ -500,34 +500,28 @@ def _changed_customers(latest: pd.DataFrame, stored: pd.DataFrame, fields: list[
 def _audit_customers(run: ImportRun, created_ids: list[int], changed: list[tuple[Customer, dict]]) -> None:
     """The audit trail: one event for the customers the run created (a first import may create
     thousands), one per customer whose details it changed, with the changes; one bulk insert."""
+    by = {"actor": run.actor, "actor_label": run.actor_label}
     events = [
-        AuditEvent(
-            actor=run.actor,
-            actor_label=run.actor_label,
+        audit_event(
+            **by,
             action="customer.update",
-            target_type="accounts.customer",
-            target_id=str(customer.pk),
-            target_repr=str(customer)[:300],
-            customer_id=customer.pk,
+            target=customer,
+            customer=customer,
             summary=f"Meter import #{run.pk} changed " + ", ".join(f.replace("_", " ") for f in changes),
             changes=changes,
         )
         for customer, changes in changed
     ]
     if created_ids:
-        events.append(
-            AuditEvent(
-                actor=run.actor,
-                actor_label=run.actor_label,
-                action="customer.create",
-                target_type="metering.importrun",
-                target_id=str(run.pk),
-                target_repr=str(run)[:300],
-                customer_id=created_ids[0] if len(created_ids) == 1 else None,
-                summary=f"Meter import #{run.pk} ({run.file_name}) created {len(created_ids):,} customer(s)"[:500],
-                changes={"customer_ids": created_ids[:1000]},
-            )
+        created = audit_event(
+            **by,
+            action="customer.create",
+            target=run,
+            summary=f"Meter import #{run.pk} ({run.file_name}) created {len(created_ids):,} customer(s)",
+            changes={"customer_ids": created_ids[:1000]},
         )
+        created.customer_id = created_ids[0] if len(created_ids) == 1 else None
+        events.append(created)
     AuditEvent.objects.bulk_create(events, batch_size=1000)
 
 
