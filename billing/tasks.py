@@ -25,13 +25,27 @@ def _reporter(run_id: int):
     return progress
 
 
-@task
-def bill_run_task(run_id: int, issue: bool = False) -> str:
-    from .services import bill_run_compute, bill_run_fail
+def _run_or_fail(run_id: int, work) -> str:
+    """`work(run)` for a queued bill run. A failure rolled the run back: it is written on the run (its page
+    says so); a BillingError is the task's answer, anything else is raised for the worker to log."""
+    from .services import bill_run_fail
 
     run = BillRun.objects.select_related("requested_by").get(pk=run_id)
     try:
-        figures = bill_run_compute(
+        return work(run)
+    except Exception as error:
+        bill_run_fail(run=run, error=error)
+        if isinstance(error, BillingError):
+            return str(error)
+        raise
+
+
+@task
+def bill_run_task(run_id: int, issue: bool = False) -> str:
+    from .services import bill_run_compute
+
+    def compute(run):
+        return bill_run_compute(
             period=run.period,
             cycles=run.cycles,
             issue=issue,
@@ -39,30 +53,22 @@ def bill_run_task(run_id: int, issue: bool = False) -> str:
             actor_label=run.actor_label,
             run=run,
             progress=_reporter(run_id),
-        )
-    except Exception as error:  # the run rolled back: say so on the run page, then let the worker log it
-        bill_run_fail(run=run, error=error)
-        if isinstance(error, BillingError):
-            return str(error)
-        raise
-    return figures.summary()
+        ).summary()
+
+    return _run_or_fail(run_id, compute)
 
 
 @task
 def bill_issue_task(run_id: int) -> str:
-    from .services import bill_run_fail, bill_run_issue
+    from .services import bill_run_issue
 
-    run = BillRun.objects.select_related("requested_by").get(pk=run_id)
-    try:
+    def issue(run):
         issued = bill_run_issue(
             period=run.period, cycles=run.cycles, actor=run.requested_by, actor_label=run.actor_label, run=run
         )
-    except Exception as error:
-        bill_run_fail(run=run, error=error)
-        if isinstance(error, BillingError):
-            return str(error)
-        raise
-    return f"{issued} issued"
+        return f"{issued} issued"
+
+    return _run_or_fail(run_id, issue)
 
 
 @task
