@@ -164,6 +164,10 @@ class BillRun(models.Model):
     )
     actor_label = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved forward by the running task as it makes progress; a running run whose heartbeat stopped
+    # is failed by the sweep (fail_stalled_runs) so the period can be run again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     bills_created = models.PositiveIntegerField(default=0)
     bills_recomputed = models.PositiveIntegerField(default=0)
