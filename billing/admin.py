@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -33,15 +34,22 @@ from .models import (
     SeasonalMultiplier,
 )
 from .periods import add_months, label, parse_period
-from .pricing import Tier, check_tiers
+from .pricing import Fee, Tier, check_tiers
+from .rates import (
+    SCHEDULE_FIELDS,
+    RateVersion,
+    rate_schedule_create,
+    rate_schedule_delete,
+    rate_schedule_drafts,
+    rate_schedule_is_locked,
+    rate_schedule_update,
+)
 from .services import (
     NUMBER_PREFIX,
     bill_run_issue,
     bill_send,
     payment_check,
     payment_record,
-    rate_schedule_is_locked,
-    rate_schedule_record_change,
 )
 
 SEND_LIMIT = 100  # bills per admin send: each is a PDF and an email, made while the page waits
@@ -72,7 +80,7 @@ class TierFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and "rate" in form.cleaned_data
         ]
-        tiers.sort(key=lambda t: (t.up_to is None, t.up_to or 0))
+        tiers.sort(key=_tier_order)
         try:
             check_tiers(tuple(tiers))
         except ValueError as error:
@@ -125,12 +133,65 @@ class RateScheduleAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
-        for formset in formsets:
-            if formset.has_changed():
-                changes[formset.model._meta.verbose_name_plural] = "changed"
-        rate_schedule_record_change(schedule=form.instance, actor=request.user, created=not change, changes=changes)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The service has the last word (a bill issued meanwhile locks the version): its refusal is a
+        # message on the form again, never a 500; the admin's transaction has undone everything.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BillingError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: the version is written whole, with its inlines, by billing.rates in save_related."""
+
+        version = _rate_version(form, formsets)
+        if change:
+            saved = rate_schedule_update(schedule=form.instance, version=version, actor=request.user)
+        else:
+            saved = rate_schedule_create(version=version, actor=request.user)
+        form.instance.pk = saved.pk  # the admin's log entry and redirect use the form's instance
+        drafts = rate_schedule_drafts(saved)
+        if drafts:
+            self.message_user(
+                request,
+                f"{drafts} draft bill(s) were priced with this version before the change: run their periods "
+                "again (Bill runs) so they show these rates before they are issued.",
+                messages.WARNING,
+            )
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The inlines were not saved by their formsets (billing.rates replaced them), so say it plainly;
+        # the audit trail holds the full before and after.
+        return "Added with its tiers, multipliers and fees." if add else "Changed through billing.rates."
+
+    def delete_model(self, request, obj):
+        rate_schedule_delete(schedule=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset:
+            rate_schedule_delete(schedule=schedule, actor=request.user)
+
+
+def _kept(formset) -> list[dict]:
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
+
+def _rate_version(form, formsets) -> RateVersion:
+    """The version the form and its three inlines describe, as billing.rates takes it."""
+    rows = {formset.model: _kept(formset) for formset in formsets}
+    tiers = sorted((Tier(r.get("up_to"), r["rate"]) for r in rows.get(RateTier, [])), key=_tier_order)
+    fees = sorted(rows.get(RateFee, []), key=lambda r: r.get("position") or 0)
+    return RateVersion(
+        tiers=tuple(tiers),
+        multipliers={r["month"]: r["multiplier"] for r in rows.get(SeasonalMultiplier, [])},
+        fees=tuple(Fee(r["label"], r["amount"], r["code"]) for r in fees),
+        **{name: form.cleaned_data.get(name, getattr(form.instance, name)) for name in SCHEDULE_FIELDS},
+    )
+
+
+def _tier_order(tier: Tier):
+    return (tier.up_to is None, tier.up_to or 0)
 
 
 class HistoryInline(admin.TabularInline):

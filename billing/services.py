@@ -1,4 +1,4 @@
-"""Writes for billing (SPEC §2): bill runs, issuing, sending, payments, rate schedule changes.
+"""Writes for billing (SPEC §2): bill runs, issuing, sending, payments (rate versions: billing.rates).
 
 Every door (commands, staff pages, admin, background tasks) calls these. Each one is audited and
 raises BillingError when it refuses. Runs, reruns and issues of one period are serialised by locking
@@ -267,31 +267,6 @@ def _money(value) -> Decimal:
         raise BillingError(f"{value} is not an amount in dollars and cents.")
     return amount.quantize(Decimal("0.01"))
 
-
-# --- Rate schedules ------------------------------------------------------------------------------------
-
-
-def rate_schedule_is_locked(schedule: RateSchedule) -> bool:
-    """A version that priced an issued bill is history: it is never edited again."""
-    return schedule.pk is not None and schedule.bills.filter(status=Bill.Status.ISSUED).exists()
-
-
-def rate_schedule_check_editable(*, schedule: RateSchedule) -> None:
-    if rate_schedule_is_locked(schedule):
-        raise BillingError(
-            f"{schedule} priced issued bills, so it can no longer change. "
-            "Create a new version with a later effective date instead."
-        )
-
-
-def rate_schedule_record_change(*, schedule: RateSchedule, actor, created: bool, changes: dict) -> None:
-    audit_record(
-        actor=actor,
-        action="rates.create" if created else "rates.change",
-        target=schedule,
-        summary=("Created " if created else "Changed ") + str(schedule),
-        changes=changes,
-    )
 
 
 # --- Sending -----------------------------------------------------------------------------------------------
