@@ -26,6 +26,7 @@ from .models import (
     Bill,
     BillLine,
     BillRun,
+    LedgerEntry,
     Payment,
     PaymentStatus,
     RateFee,
@@ -132,7 +133,6 @@ class RateScheduleAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_related(self, request, form, formsets, change):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The service has the last word (a bill issued meanwhile locks the version): its refusal is a
         # message on the form again, never a 500; the admin's transaction has undone everything.
@@ -145,6 +145,7 @@ class RateScheduleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Nothing yet: the version is written whole, with its inlines, by billing.rates in save_related."""
 
+    def save_related(self, request, form, formsets, change):
         version = _rate_version(form, formsets)
         if change:
             saved = rate_schedule_update(schedule=form.instance, version=version, actor=request.user)
@@ -212,9 +213,11 @@ class BillLineInline(HistoryInline):
     fields = ["position", "kind", "label", "quantity", "rate", "amount"]
 
 
-class PaymentInline(HistoryInline):
-    model = Payment
-    fields = ["paid_on", "amount", "method", "reference", "recorded_by", "recorded_at"]
+class LedgerEntryInline(HistoryInline):
+    """The bill's own entries: its charge, its late fee, its cancellation."""
+
+    model = LedgerEntry
+    fields = ["entry_date", "kind", "amount", "due_date", "note", "actor_label", "created_at"]
 
 
 class PaymentStatusFilter(admin.SimpleListFilter):
@@ -302,7 +305,7 @@ class BillAdmin(admin.ModelAdmin):
     # ordering by the customer's location (a join) made MariaDB sort every bill to show a hundred.
     ordering = ["-period", "-status", "-id"]
     list_select_related = []
-    inlines = [BillLineInline, PaymentInline]
+    inlines = [BillLineInline, LedgerEntryInline]
     show_full_result_count = False
     actions = ["issue_drafts", "send_bills"]
 
@@ -465,15 +468,26 @@ class BillAdmin(admin.ModelAdmin):
 
 
 class PaymentAdminForm(forms.ModelForm):
+    confirm_credit = forms.BooleanField(
+        required=False, help_text="Tick to record a payment above the account's balance as a credit."
+    )
+
     class Meta:
         model = Payment
-        fields = ["bill", "amount", "paid_on", "method", "reference"]
+        fields = ["customer", "amount", "paid_on", "method", "reference"]
 
     def clean(self):
         data = super().clean()
-        if all(data.get(f) is not None for f in ("bill", "amount", "paid_on", "method")):
+        if all(data.get(f) is not None for f in ("customer", "amount", "paid_on", "method")):
             try:
-                payment_check(bill=data["bill"], amount=data["amount"], paid_on=data["paid_on"], method=data["method"])
+                payment_check(
+                    customer=data["customer"],
+                    amount=data["amount"],
+                    paid_on=data["paid_on"],
+                    method=data["method"],
+                    reference=data.get("reference", ""),
+                    confirm_credit=data.get("confirm_credit", False),
+                )
             except BillingError as error:
                 raise ValidationError(str(error)) from None
         return data
@@ -481,21 +495,22 @@ class PaymentAdminForm(forms.ModelForm):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    """Adding a payment here goes through billing.services.payment_record (balance check, audit)."""
+    """Adding a payment here goes through billing.services.payment_record (balance check, ledger, audit)."""
 
     form = PaymentAdminForm
-    list_display = ["bill", "customer", "amount", "paid_on", "method", "reference", "recorded_by", "recorded_at"]
+    list_display = ["customer", "amount", "paid_on", "method", "reference", "source", "recorded_by", "recorded_at"]
     # A from–to range on paid_on rather than a date hierarchy (a SELECT DISTINCT over every payment).
-    list_filter = ["method", ("paid_on", DateRangeFilter), ("recorded_by", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["bill__customer__location_id__exact", "^bill__number", "reference"]
-    search_help_text = "A location ID (exact), a bill number or its start, or part of a payment reference."
-    list_select_related = ["bill__customer", "recorded_by"]
+    list_filter = [
+        "method",
+        "source",
+        ("paid_on", DateRangeFilter),
+        ("recorded_by", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["customer__location_id__exact", "reference"]
+    search_help_text = "A location ID (exact), or part of a payment reference."
+    list_select_related = ["customer", "recorded_by"]
     show_full_result_count = False
-    raw_id_fields = ["bill"]
-
-    @admin.display(description="customer", ordering="bill__customer__location_id")
-    def customer(self, payment):
-        return payment.bill.customer
+    raw_id_fields = ["customer"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -504,19 +519,46 @@ class PaymentAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return ["bill", "amount", "paid_on", "method", "reference", "recorded_by", "recorded_at"] if obj else []
+        fields = ["customer", "amount", "paid_on", "method", "reference", "source", "recorded_by", "recorded_at"]
+        return fields if obj else []
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         saved = payment_record(
-            bill=data["bill"],
+            customer=data["customer"],
             amount=data["amount"],
             paid_on=data["paid_on"],
             method=data["method"],
             reference=data.get("reference", ""),
+            confirm_credit=data.get("confirm_credit", False),
             actor=request.user,
         )
         obj.pk, obj.recorded_at = saved.pk, saved.recorded_at
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger is append-only (SPEC §2a): shown here, never added, changed or deleted."""
+
+    list_display = ["entry_date", "customer", "kind", "amount", "due_date", "bill", "reason", "actor_label"]
+    list_filter = ["kind", "reason", ("entry_date", DateRangeFilter)]
+    search_fields = ["customer__location_id__exact", "^bill__number"]
+    search_help_text = "A location ID (exact) or a bill number or its start."
+    list_select_related = ["customer", "bill"]
+    show_full_result_count = False
+    ordering = ["-entry_date", "-id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(BillRun)

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 _RATES = ["rateschedule", "ratetier", "seasonalmultiplier", "ratefee"]
-_RECORDS = ["bill", "billline", "billrun", "payment"]
+_RECORDS = ["bill", "billline", "billrun", "payment", "ledgerentry", "paymentimport"]
 
 
 def _perms(verbs, models):

@@ -12,11 +12,12 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce, Greatest, Least, Round
 from django.utils import timezone
 
 from accounts.models import Customer, CustomerType
 
+from .exceptions import BillingError
 from .pricing import Fee, RatePlan, Tier
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -40,6 +41,22 @@ class RateSchedule(models.Model):
         help_text="Leave empty for a schedule that applies to every customer type.",
     )
     effective_from = models.DateField(help_text="The first billing period (month) that this version prices.")
+    # SPEC §2a: the late fee of a bill priced by this version: this percent of what is still open after
+    # the grace days past its due date.
+    late_fee_percent = models.DecimalField(
+        "late fee (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Charged once on a bill still open after the grace days; 0 charges none.",
+    )
+    late_fee_grace_days = models.PositiveSmallIntegerField(
+        "late fee grace (days)",
+        default=5,
+        validators=[MaxValueValidator(365)],
+        help_text="Days after the due date before a late fee (payments dated up to the last day count).",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -209,6 +226,11 @@ def _cents(expression):
     return Round(expression * 100)
 
 
+def _cents_sum(queryset, sign: int = 1):
+    """A one-value subquery: sign × the sum of the rows' amounts in integer cents (grouped by customer)."""
+    return queryset.values("customer").annotate(c=Sum(_cents(F("amount") * sign))).values("c")
+
+
 class BillQuerySet(models.QuerySet):
     def issued(self):
         return self.filter(status=Bill.Status.ISSUED)
@@ -217,23 +239,32 @@ class BillQuerySet(models.QuerySet):
         return self.filter(status=Bill.Status.DRAFT)
 
     def with_payment_status(self, today: datetime.date | None = None):
-        """Annotate paid_amount (Decimal), open_balance (Decimal) and payment_status (PaymentStatus value;
-        "" for drafts) in one query, with no join fan-out: payments are summed in a subquery."""
+        """Annotate open_cents, paid_cents (what the account's credits settled of the bill, by
+        billing.ledger's rule as of `today`) and payment_status (PaymentStatus value; "" for drafts and
+        cancelled bills) in one query: three correlated subqueries over the customer's ledger."""
         today = today or timezone.localdate()
-        paid = (
-            Payment.objects.filter(bill=OuterRef("pk"))
-            .order_by()
-            .values("bill")
-            .annotate(cents=Sum(_cents(F("amount"))))
-            .values("cents")
+        live = LedgerEntry.objects.live_on(today).filter(customer=OuterRef("customer_id")).order_by()
+        bill_entry = LedgerEntry.objects.filter(bill=OuterRef("pk"), kind=LedgerEntry.Kind.BILL).values("id")[:1]
+        ahead = live.charges().filter(
+            Q(due_date__lt=OuterRef("due_date")) | Q(due_date=OuterRef("due_date"), id__lt=OuterRef("ledger_entry_id"))
         )
         cents = DecimalField(max_digits=14, decimal_places=0)
+        zero = Value(Decimal("0"), output_field=cents)
+        settled = Least(F("total_cents"), Greatest(zero, F("credit_cents") - F("ahead_cents")))
         return self.annotate(
-            paid_cents=Coalesce(Subquery(paid, output_field=cents), Value(Decimal("0")), output_field=cents),
+            ledger_entry_id=Subquery(bill_entry),
             total_cents=_cents(F("total_amount")),
+            ahead_cents=Coalesce(Subquery(_cents_sum(ahead), output_field=cents), zero, output_field=cents),
+            credit_cents=Coalesce(Subquery(_cents_sum(live.credits(), sign=-1), output_field=cents), zero),
+            paid_cents=Case(When(status=Bill.Status.ISSUED, then=settled), default=zero, output_field=cents),
+            open_cents=Case(
+                When(status=Bill.Status.ISSUED, then=F("total_cents") - F("paid_cents")),
+                default=zero,
+                output_field=cents,
+            ),
             payment_status=Case(
-                When(status=Bill.Status.DRAFT, then=Value("")),
-                When(paid_cents__gte=F("total_cents"), then=Value(PaymentStatus.PAID.value)),
+                When(~Q(status=Bill.Status.ISSUED), then=Value("")),
+                When(open_cents__lte=0, then=Value(PaymentStatus.PAID.value)),
                 When(due_date__lt=today, then=Value(PaymentStatus.OVERDUE.value)),
                 When(paid_cents__gt=0, then=Value(PaymentStatus.PARTIALLY_PAID.value)),
                 default=Value(PaymentStatus.UNPAID.value),
@@ -251,6 +282,7 @@ class Bill(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ISSUED = "issued", "Issued"
+        CANCELLED = "cancelled", "Cancelled"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bills")
     period = models.DateField(help_text="The first day of the billed month.")
@@ -268,6 +300,13 @@ class Bill(models.Model):
     run = models.ForeignKey(BillRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bills")
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_to = models.EmailField(blank=True)
+    # Cancel and rebill (SPEC §2a): a cancelled bill is kept; the corrected bill names the one it replaces.
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # db_default: the bill run writes bills with a plain multi-row INSERT that names only its columns
+    cancel_reason = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -275,7 +314,14 @@ class Bill(models.Model):
 
     class Meta:
         ordering = ["-period", "customer"]
-        constraints = [models.UniqueConstraint(fields=["customer", "period"], name="one_bill_per_customer_period")]
+        constraints = [
+            # A cancelled bill stays beside the bill that replaces it: only one may be live per period.
+            models.UniqueConstraint(
+                fields=["customer", "period"],
+                condition=~Q(status="cancelled"),
+                name="one_live_bill_per_customer_period",
+            )
+        ]
         indexes = [models.Index(fields=["period", "status"]), models.Index(fields=["status", "due_date"])]
 
     def __str__(self):
@@ -297,31 +343,34 @@ class Bill(models.Model):
     def usage_gallons(self) -> int:
         return int((self.usage_ccf * 748).to_integral_value())
 
-    def paid_amount(self) -> Decimal:
-        """Sum of the payments, exact (summed in Python: SQLite sums decimals as floats)."""
-        if hasattr(self, "paid_cents"):
-            return (Decimal(self.paid_cents) / 100).quantize(CENT)
-        return sum((p.amount for p in self.payments.all()), Decimal("0.00"))
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
 
-    def open_balance(self) -> Decimal:
-        return self.total_amount - self.paid_amount() if self.is_issued else Decimal("0.00")
+    def _settled(self, today: datetime.date | None = None) -> "Bill":
+        """This bill with with_payment_status's annotations (itself when it carries them)."""
+        if hasattr(self, "paid_cents") and today is None:
+            return self
+        return Bill.objects.with_payment_status(today).get(pk=self.pk)
+
+    def paid_amount(self, today: datetime.date | None = None) -> Decimal:
+        """What the account's credits settled of this bill (billing.ledger's rule), exact."""
+        return (Decimal(int(self._settled(today).paid_cents)) / 100).quantize(CENT)
+
+    def open_balance(self, today: datetime.date | None = None) -> Decimal:
+        """What is still open of this bill (0 for drafts and cancelled bills)."""
+        return (Decimal(int(self._settled(today).open_cents)) / 100).quantize(CENT)
 
     def payment_status_for(self, today: datetime.date | None = None) -> str:
-        """PaymentStatus value for one bill ("" for a draft); the same rule as with_payment_status."""
-        if not self.is_issued:
-            return ""
-        today = today or timezone.localdate()
-        paid = self.paid_amount()
-        if paid >= self.total_amount:
-            return PaymentStatus.PAID
-        if self.due_date and today > self.due_date:
-            return PaymentStatus.OVERDUE
-        return PaymentStatus.PARTIALLY_PAID if paid > 0 else PaymentStatus.UNPAID
+        """PaymentStatus value for one bill ("" for a draft or a cancelled bill): with_payment_status's rule."""
+        return self._settled(today).payment_status
 
     def get_payment_status_display(self) -> str:
         status = getattr(self, "payment_status", None)
         status = self.payment_status_for() if status is None else status
-        return PaymentStatus(status).label if status else "Draft"
+        if status:
+            return PaymentStatus(status).label
+        return self.get_status_display()
 
 
 class BillLine(models.Model):
@@ -353,10 +402,15 @@ class BillLine(models.Model):
 
     @property
     def quantity_text(self) -> str:
-        """As printed: "3.01 CCF" for a tier, "on $34.03" for an adjustment, nothing for a fee."""
+        """As printed: "3.01 CCF" for a tier; for the seasonal line the share it adds or takes off, of
+        what it applies to ("20% of $31.06", the line being the extra 20%, not the ×1.2 total);
+        "on $34.03" for a rounding line; nothing for a fee."""
         if self.kind == self.Kind.TIER:
             return f"{self.quantity.normalize():f} CCF"
-        if self.kind in (self.Kind.SEASONAL, self.Kind.ROUNDING):
+        if self.kind == self.Kind.SEASONAL:
+            share = (abs(self.rate - 1) * 100).normalize()
+            return f"{share:f}% of ${self.quantity:,.2f}"
+        if self.kind == self.Kind.ROUNDING:
             return f"on ${self.quantity:,.2f}"
         return ""
 
@@ -365,9 +419,7 @@ class BillLine(models.Model):
         if self.kind == self.Kind.TIER:
             rate = self.rate.normalize()
             return f"${rate if rate.as_tuple().exponent <= -2 else rate.quantize(CENT):f}/CCF"
-        if self.kind in (self.Kind.SEASONAL, self.Kind.ROUNDING):
-            return f"×{self.rate.normalize():f}"
-        return ""
+        return ""  # the seasonal share is in quantity_text; rounding and fees have no rate to show
 
     @property
     def amount_text(self) -> str:
@@ -375,6 +427,9 @@ class BillLine(models.Model):
 
 
 class Payment(models.Model):
+    """A payment to the customer's account (SPEC §2a): it settles open charges oldest due first through
+    the ledger, never one bill. Each one has exactly one PAYMENT ledger entry."""
+
     class Method(models.TextChoices):
         CARD = "card", "Card"
         BANK_TRANSFER = "bank_transfer", "Bank transfer (ACH)"
@@ -382,11 +437,16 @@ class Payment(models.Model):
         CASH = "cash", "Cash"
         OTHER = "other", "Other"
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="payments")
+    class Source(models.TextChoices):
+        STAFF = "staff", "Recorded by staff"
+        BANK_FILE = "bank_file", "Bank file"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(CENT)])
     paid_on = models.DateField()
     method = models.CharField(max_length=20, choices=Method.choices)
     reference = models.CharField(max_length=100, blank=True, help_text="Check number, transaction id, …")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -394,7 +454,162 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-paid_on", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # Bank files are idempotent by (location, reference): the same file twice records each once.
+            models.UniqueConstraint(
+                fields=["customer", "reference"], condition=~Q(reference=""), name="one_payment_per_reference"
+            ),
+        ]
+        indexes = [models.Index(fields=["paid_on"])]
 
     def __str__(self):
-        return f"${self.amount} on {self.paid_on:%Y-%m-%d} for {self.bill}"
+        return f"${self.amount} on {self.paid_on:%Y-%m-%d} from {self.customer_id}"
+
+
+class AdjustmentReason(models.TextChoices):
+    LEAK_ALLOWANCE = "leak_allowance", "Leak allowance"
+    GOODWILL = "goodwill", "Goodwill"
+    CORRECTION = "correction", "Correction"
+    WRITE_OFF = "write_off", "Write-off"
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def live_on(self, day: datetime.date):
+        """Entries dated on or before `day`, without bills cancelled by then and their cancellations
+        (the pair nets to zero; the cancelled bill is no longer a charge to settle)."""
+        cancelled = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CANCELLATION, entry_date__lte=day)
+        return (
+            self.filter(entry_date__lte=day)
+            .exclude(kind=LedgerEntry.Kind.CANCELLATION)
+            .exclude(kind=LedgerEntry.Kind.BILL, bill_id__in=cancelled.values("bill_id"))
+        )
+
+    def charges(self):
+        return self.filter(amount__gt=0).exclude(kind=LedgerEntry.Kind.CANCELLATION)
+
+    def credits(self):
+        return self.filter(amount__lt=0).exclude(kind=LedgerEntry.Kind.CANCELLATION)
+
+    def update(self, **kwargs):
+        raise BillingError("Ledger entries are never changed: record another entry to correct one.")
+
+    def delete(self):
+        raise BillingError("Ledger entries are never deleted: record another entry to correct one.")
+
+
+class LedgerEntry(models.Model):
+    """One line of a customer's account (SPEC §2a), append-only: positive is owed, negative a credit.
+
+    Charges (a bill, a late fee, a debit adjustment) carry the date they fall due in `due_date`, so the
+    settlement (billing.ledger.settle) orders them in SQL as in Python; credits have none."""
+
+    class Kind(models.TextChoices):
+        BILL = "bill", "Bill"
+        PAYMENT = "payment", "Payment"
+        LATE_FEE = "late_fee", "Late fee"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        CANCELLATION = "cancellation", "Cancellation"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger_entries")
+    entry_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    due_date = models.DateField(null=True, blank=True, help_text="When a charge falls due; empty for credits.")
+    bill = models.ForeignKey(
+        Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries",
+        help_text="The bill a bill, late fee or cancellation entry refers to.",
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entry"
+    )
+    reason = models.CharField(max_length=20, choices=AdjustmentReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who or which command made it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer", "entry_date", "id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["customer", "entry_date", "id"], name="ledger_customer_date"),
+            models.Index(fields=["kind", "entry_date"], name="ledger_kind_date"),
+        ]
+        constraints = [
+            # At most one late fee and one cancellation per bill (SPEC §2a), whatever runs twice.
+            models.UniqueConstraint(
+                fields=["bill", "kind"], condition=Q(kind__in=["bill", "late_fee", "cancellation"]),
+                name="one_entry_of_a_kind_per_bill",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.entry_date:%Y-%m-%d} {self.get_kind_display()} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise BillingError("Ledger entries are never changed: record another entry to correct one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise BillingError("Ledger entries are never deleted: record another entry to correct one.")
+
+    @property
+    def is_charge(self) -> bool:
+        return self.amount > 0 and self.kind != self.Kind.CANCELLATION
+
+
+def _payment_upload_path(run, filename: str) -> str:
+    return f"payment_imports/{timezone.now():%Y/%m}/{filename}"
+
+
+class PaymentImport(models.Model):
+    """One import of a bank's payments file (SPEC §2a), from the command or the upload page: who, when,
+    which file and what it did. The upload is imported by the background worker."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    file_name = models.CharField(max_length=255)
+    upload = models.FileField(upload_to=_payment_upload_path, max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    payments_recorded = models.PositiveIntegerField(default=0)
+    already_recorded = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    total_recorded = models.DecimalField(**MONEY, default=Decimal("0"))
+    rejects = models.JSONField(default=list, blank=True, help_text="[line, reason, row] of each rejected row.")
+    error = models.TextField(blank=True, help_text="Why the file could not be imported (nothing was recorded).")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Payments import #{self.pk} {self.file_name} ({self.get_state_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC §7: 0 all recorded, 1 finished with rejected rows, 2 could not run (nothing changed)."""
+        if self.state != self.State.DONE:
+            return 2
+        return 1 if self.rows_rejected else 0
