@@ -8,9 +8,10 @@ the period's BillingPeriodLock row; the unique (customer, period) constraint bac
 import datetime
 from dataclasses import dataclass, field
 
-from accounts.services import audit_record
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from accounts.services import audit_record
 
 from . import engine
 
@@ -159,7 +160,8 @@ def _issue(*, period: datetime.date, cycles: list[int], today: datetime.date, bi
             part = scope.filter(pk__in=bill_ids[start : start + SELECTION_SLICE])
             found += part.values_list("customer__location_id", "id")
         drafts = [bill_id for _location, bill_id in sorted(found)]
-    start = Bill.objects.filter(period=period).issued().count() + 1
+    # Originals only, cancelled ones included: a corrected bill takes its original's number plus "-R1".
+    start = Bill.objects.filter(period=period, number__isnull=False, replaces__isnull=True).count() + 1
     due = today + datetime.timedelta(days=DUE_DAYS)
     now = timezone.now()
     rows = [(bill_number(period, start + i), bill_id) for i, bill_id in enumerate(drafts)]
@@ -209,6 +211,9 @@ def bill_run_fail(*, run: BillRun, error: Exception) -> None:
     BillRun.objects.filter(pk=run.pk).update(
         status=BillRun.Status.FAILED, finished_at=timezone.now(), message=f"Nothing changed: {error}"
     )
+
+
+
 
 
 # --- Sending -----------------------------------------------------------------------------------------------
