@@ -28,6 +28,7 @@ class DetectionRun(models.Model):
     """One pass of one detection method over all stored reads: who started it and what it found."""
 
     class State(models.TextChoices):
+        QUEUED = "queued", "Queued"  # created by detection_queue, waiting for the task worker
         RUNNING = "running", "Running"
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Failed"
@@ -35,6 +36,8 @@ class DetectionRun(models.Model):
     method = models.CharField(max_length=20, choices=Method.choices)
     state = models.CharField(max_length=20, choices=State.choices, default=State.RUNNING)
     started_at = models.DateTimeField()
+    # The shared run lifecycle (hydrospark.runs): a running run whose heartbeat stopped is failed by the sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -62,6 +62,9 @@ class ImportRun(models.Model):
     atomic = models.BooleanField(default=False, help_text="Write nothing if any row is rejected.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Moved by the importing process between its steps (hydrospark.runs.beat); with the cache's newer beat it
+    # tells a killed import from a slow one (fail_stalled_runs).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveBigIntegerField(default=0)
     reads_created = models.PositiveBigIntegerField(default=0)

@@ -1,0 +1,191 @@
+"""One lifecycle for every background run (imports, bill runs, sendings, detections).
+
+A `<thing>_queue` service creates the run row (queued) and enqueues its task on commit. The task claims the
+row with one conditional UPDATE (queued -> running), so a task delivered twice, or a run given up meanwhile,
+does nothing. While it works it beats: the time of each step goes to the shared cache at once and to the
+row's `heartbeat_at` at most every HEARTBEAT_SECONDS (only between transactions: a write inside a long
+transaction would be invisible to the sweep until commit, and on SQLite would wait for its own lock). It ends
+done through its service, or failed here. `fail_stalled_runs` fails every running run whose last beat is older
+than RUN_STALE_MINUTES: its process was killed, nothing of it was committed, and it can be retried.
+"""
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5  # at most one heartbeat UPDATE per run per this many seconds
+BEAT_TTL_S = 24 * 3600
+STALE_MINUTES_DEFAULT = 15
+WORKER_LOST = "hydrospark.runs.WorkerLost"
+
+
+def stale_after() -> datetime.timedelta:
+    return datetime.timedelta(minutes=getattr(settings, "RUN_STALE_MINUTES", STALE_MINUTES_DEFAULT))
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How one run model spells the shared lifecycle (its state field, values and error field)."""
+
+    name: str  # e.g. "billing.run": cache keys and audit actions
+    model: type
+    field: str = "status"
+    queued: str = "queued"
+    running: str = "running"
+    done: str = "done"
+    failed: str = "failed"
+    error_field: str = "message"
+    tasks: tuple[str, ...] = ()  # dotted paths of the tasks whose `run_id` (or first argument) is such a run
+
+    @property
+    def objects(self):
+        return self.model.objects
+
+    def state(self, pk) -> str | None:
+        return self.objects.filter(pk=pk).values_list(self.field, flat=True).first()
+
+
+# --- Claim, beat, end -------------------------------------------------------------------------------------
+
+
+def claim(lifecycle: Lifecycle, pk: int) -> bool:
+    """queued -> running in one UPDATE; False when another worker (or the sweep) got there first."""
+    now = timezone.now()
+    claimed = lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.queued}).update(
+        **{lifecycle.field: lifecycle.running, "started_at": now, "heartbeat_at": now}
+    )
+    if claimed:
+        _last_write[(lifecycle.name, pk)] = time.monotonic()
+        cache.set(_beat_key(lifecycle, pk), now.timestamp(), BEAT_TTL_S)
+    return bool(claimed)
+
+
+_last_write: dict[tuple[str, int], float] = {}
+
+
+def _beat_key(lifecycle: Lifecycle, pk: int) -> str:
+    return f"runs:{lifecycle.name}:{pk}:beat"
+
+
+def beat(lifecycle: Lifecycle, pk: int) -> None:
+    """The run is alive: note it in the cache now, and on its row when the last heartbeat is a few seconds old."""
+    now = timezone.now()
+    cache.set(_beat_key(lifecycle, pk), now.timestamp(), BEAT_TTL_S)
+    key = (lifecycle.name, pk)
+    if connection.in_atomic_block or time.monotonic() - _last_write.get(key, float("-inf")) < HEARTBEAT_SECONDS:
+        return
+    _last_write[key] = time.monotonic()
+    lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(heartbeat_at=now)
+
+
+def last_beat(lifecycle: Lifecycle, run) -> datetime.datetime | None:
+    """When the run last showed life: its row's heartbeat or start, or the cache's newer beat."""
+    moments = [m for m in (getattr(run, "heartbeat_at", None), run.started_at) if m is not None]
+    cached = cache.get(_beat_key(lifecycle, run.pk))
+    if cached:
+        moments.append(datetime.datetime.fromtimestamp(cached, tz=datetime.UTC))
+    return max(moments) if moments else None
+
+
+def fail(lifecycle: Lifecycle, pk: int, error: str) -> bool:
+    """running (or queued) -> failed with the reason; a run that ended meanwhile stays as it is."""
+    _last_write.pop((lifecycle.name, pk), None)
+    return bool(
+        lifecycle.objects.filter(pk=pk, **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]}).update(
+            **{lifecycle.field: lifecycle.failed, "finished_at": timezone.now(), lifecycle.error_field: error}
+        )
+    )
+
+
+def execute(lifecycle: Lifecycle, pk: int, work):
+    """The one path of every task: claim the run, `work(run)`, and end it failed if work raised (the work's
+    transaction was rolled back: nothing changed). Returns work's answer, or None when the run was not ours."""
+    if not claim(lifecycle, pk):
+        logger.info("%s #%s was not queued any more: nothing to do", lifecycle.name, pk)
+        return None
+    run = lifecycle.objects.get(pk=pk)
+    try:
+        answer = work(run)
+    except BaseException as error:  # a panic or MemoryError too: the run must not stay running
+        fail(lifecycle, pk, f"Nothing changed: {error}")
+        raise
+    # Work that ended without saying so (its service records figures and `done` itself) is done.
+    lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(
+        **{lifecycle.field: lifecycle.done, "finished_at": timezone.now()}
+    )
+    _last_write.pop((lifecycle.name, pk), None)
+    return answer
+
+
+# --- The sweep --------------------------------------------------------------------------------------------
+
+
+def stalled_error(lifecycle: Lifecycle, moved: datetime.datetime | None) -> str:
+    minutes = int(stale_after().total_seconds() // 60)
+    since = ""
+    if moved is not None:
+        moved = timezone.localtime(moved)
+        since = f" (last at {moved:%b} {moved.day}, {moved:%H:%M})"
+    return (
+        f"Nothing changed: the run stalled, with no progress for {minutes} minutes{since}, so the process running "
+        "it was stopped or restarted. It wrote everything in one transaction or nothing at all: run it again."
+    )
+
+
+def fail_stalled(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
+    """Fail every running run of this kind whose last beat is older than stale_after(); audited. Returns them."""
+    from accounts.services import audit_record
+
+    now = now or timezone.now()
+    running = list(lifecycle.objects.filter(**{lifecycle.field: lifecycle.running}).order_by("pk"))
+    failed = []
+    for run in running:
+        moved = last_beat(lifecycle, run)
+        if moved is None or now - moved < stale_after():
+            continue
+        if fail(lifecycle, run.pk, stalled_error(lifecycle, moved)):
+            run.refresh_from_db()
+            audit_record(actor=None, actor_label=actor_label, action=f"{lifecycle.name}.stalled", target=run,
+                         summary=f"{run}: {getattr(run, lifecycle.error_field)}")
+            failed.append(run)
+    fail_lost_tasks(lifecycle, [run.pk for run in failed])
+    return failed
+
+
+def fail_lost_tasks(lifecycle: Lifecycle, run_ids: list[int]) -> int:
+    """django-tasks-db leaves the task row of a killed worker RUNNING for ever: fail the rows of these runs'
+    tasks (and of any of its tasks whose run is no longer running). Returns how many."""
+    if not lifecycle.tasks or "django_tasks_db" not in settings.INSTALLED_APPS:
+        return 0
+    from django_tasks_db.models import DBTaskResult
+
+    rows = list(DBTaskResult.objects.filter(status="RUNNING", task_path__in=lifecycle.tasks))
+    by_run = {row.pk: _run_id(row.args_kwargs) for row in rows}
+    live = set(
+        lifecycle.objects.filter(pk__in=[i for i in by_run.values() if i is not None], **{
+            f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]
+        }).values_list("pk", flat=True)
+    )
+    lost = [pk for pk, run_id in by_run.items() if run_id in set(run_ids) or (run_id is not None and run_id not in live)]
+    return DBTaskResult.objects.filter(pk__in=lost, status="RUNNING").update(
+        status="FAILED",
+        finished_at=timezone.now(),
+        exception_class_path=WORKER_LOST,
+        traceback=f"The worker running this task stopped; fail_stalled_runs failed its {lifecycle.name}.",
+    )
+
+
+def _run_id(args_kwargs) -> int | None:
+    kwargs, args = (args_kwargs or {}).get("kwargs") or {}, (args_kwargs or {}).get("args") or []
+    value = kwargs.get("run_id", args[0] if args else None)
+    if isinstance(value, list):  # a detection task carries the ids of its runs
+        value = value[0] if value else None
+    return value if isinstance(value, int) else None
