@@ -1,8 +1,10 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 
 from .exceptions import BillingError
-from .models import Payment
+from .models import AdjustmentReason, Payment
 from .periods import add_months, parse_period
 
 
@@ -50,3 +52,62 @@ class PaymentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["paid_on"].initial = timezone.localdate()
         self.fields["amount"].widget.attrs.update({"min": "0.01", "step": "0.01"})
+
+
+class AdjustmentForm(forms.Form):
+    """Billing's adjustment (SPEC §2a): a positive amount with its direction, so nobody types a sign."""
+
+    CREDIT, CHARGE = "credit", "charge"
+
+    direction = forms.ChoiceField(
+        choices=[(CREDIT, "Credit: lowers what the customer owes"), (CHARGE, "Charge: adds to what they owe")],
+        widget=forms.RadioSelect,
+        initial=CREDIT,
+    )
+    amount = forms.DecimalField(label="Amount ($)", min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    reason = forms.ChoiceField(choices=AdjustmentReason.choices)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What happened and who agreed to it: kept on the account and in the audit trail.",
+    )
+    entry_date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["entry_date"].initial = timezone.localdate()
+        self.fields["amount"].widget.attrs.update({"min": "0.01", "step": "0.01"})
+
+    def signed_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        return -amount if self.cleaned_data["direction"] == self.CREDIT else amount
+
+
+class CancelBillForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept with the bill and shown to the customer.",
+    )
+    rebill = forms.BooleanField(
+        label="Issue a corrected bill from the current reads (at this bill's rates)", required=False, initial=True
+    )
+
+
+class RebillForm(forms.Form):
+    """The rebill page's scope: a period and optional location IDs."""
+
+    period = forms.CharField(label="Billing period", widget=forms.TextInput(attrs={"type": "month"}))
+    locations = forms.CharField(
+        label="Location IDs", required=False, help_text="Separated by commas or spaces. Empty: every changed bill."
+    )
+
+    def clean_period(self):
+        try:
+            return parse_period(self.cleaned_data["period"])
+        except BillingError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_locations(self):
+        parts = self.cleaned_data["locations"].replace(",", " ").split()
+        return sorted(set(parts)) or None

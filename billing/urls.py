@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import account_views, views
 
 app_name = "billing"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
     path("bills/<int:pk>/payments/", views.payment_add, name="payment_add"),
     path("bills/<int:pk>/send/", views.bill_send, name="bill_send"),
+    path("bills/<int:pk>/cancel/", account_views.bill_cancel, name="bill_cancel"),
+    path("rebill/", account_views.rebill, name="rebill"),
+    path("customers/<str:location_id>/adjust/", account_views.adjustment_add, name="adjustment_add"),
 ]

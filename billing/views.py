@@ -168,9 +168,21 @@ def bill_detail(request, pk):
         {
             "can_manage": can_manage,
             "payment_form": PaymentForm() if can_manage and bill.is_issued and bill.open_balance() > 0 else None,
+            **_cancel_and_rebill(bill, can_manage),
         }
     )
     return render(request, "billing/bill_detail.html", context)
+
+
+def _cancel_and_rebill(bill: Bill, can_manage: bool) -> dict:
+    """The bill page's cancel form (Billing, issued bills) and the bills this one replaces or is replaced by."""
+    from .forms import CancelBillForm
+
+    return {
+        "cancel_form": CancelBillForm() if can_manage and bill.is_issued else None,
+        "replaces": Bill.objects.filter(pk=bill.replaces_id).only("pk", "number").first() if bill.replaces_id else None,
+        "replaced_by": Bill.objects.filter(replaces=bill).only("pk", "number").first() if bill.number else None,
+    }
 
 
 @capability_required("view_bills")
