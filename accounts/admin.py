@@ -23,7 +23,14 @@ from django.utils.html import format_html
 
 from .models import AuditEvent, Customer, User
 from .selectors import customer_search
-from .services import CONTACT_FIELDS, PREFERENCE_FIELDS, audit_record, customer_update_contact
+from .services import (
+    CONTACT_FIELDS,
+    DELIVERY_FIELDS,
+    PREFERENCE_FIELDS,
+    audit_record,
+    customer_update_contact,
+    customer_update_delivery,
+)
 
 ADMIN_SEARCH_LIMIT = 500
 
@@ -143,7 +150,7 @@ class CustomerAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("location_id", "customer_type", "cycle_number", "user")}),
         ("Contact details", {"fields": CONTACT_FIELDS}),
-        ("Emails", {"fields": PREFERENCE_FIELDS}),
+        ("Bills and alerts", {"fields": (*DELIVERY_FIELDS, *PREFERENCE_FIELDS)}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 
@@ -160,7 +167,9 @@ class CustomerAdmin(admin.ModelAdmin):
         # Location, type and cycle come from the meter export; the login link is account administration.
         if request.user.is_superuser:
             return ["created_at", "updated_at"]
-        return ["location_id", "customer_type", "cycle_number", "user", "created_at", "updated_at"]
+        # The delivery choice is the customer's: staff record a request on the customer's staff page, saying
+        # what the customer asked for.
+        return ["location_id", "customer_type", "cycle_number", "user", "bill_delivery", "created_at", "updated_at"]
 
     def get_search_results(self, request, queryset, search_term):
         """The staff search (index-friendly lookups, best matches first) instead of OR-ed substrings."""
@@ -176,10 +185,13 @@ class CustomerAdmin(admin.ModelAdmin):
                 actor=request.user, action="customer.create", target=obj, customer=obj, summary="Created in the admin"
             )
             return
-        fields = form.changed_data
+        fields = [f for f in form.changed_data if f not in DELIVERY_FIELDS]
         if fields:
             fresh = Customer.objects.get(pk=obj.pk)
             customer_update_contact(customer=fresh, actor=request.user, data=form.cleaned_data, fields=fields)
+        if set(form.changed_data) & set(DELIVERY_FIELDS):
+            fresh = Customer.objects.get(pk=obj.pk)
+            customer_update_delivery(customer=fresh, actor=request.user, data=form.cleaned_data)
 
     def delete_model(self, request, obj):
         self._record_deletion(request, obj)

@@ -49,6 +49,14 @@ class CustomerType(models.TextChoices):
     MUNICIPAL = "municipal", "Municipal"
 
 
+class DeliveryChoice(models.TextChoices):
+    """How a customer's bills reach them (SPEC §2b): the customer's choice, recorded by Support on request."""
+
+    EMAIL = "email", "Email only"
+    PAPER_AND_EMAIL = "paper_and_email", "Paper and email"
+    PAPER = "paper", "Paper only"
+
+
 class Customer(models.Model):
     """The utility's customer account: one service location, identified by its Location ID."""
 
@@ -68,7 +76,14 @@ class Customer(models.Model):
         related_name="customer",
         help_text="The portal login of this customer, if they have one.",
     )
-    notify_bill_emails = models.BooleanField("email me my bills", default=True)
+    # The account's own address for bills (SPEC §2b): a customer without a login has one too, and a
+    # household may want bills at another address than the one it signs in with.
+    billing_email = models.EmailField(
+        "billing email", blank=True, help_text="Where bills are emailed. Empty: the login's email, if any."
+    )
+    bill_delivery = models.CharField(
+        "bills by", max_length=20, choices=DeliveryChoice.choices, default=DeliveryChoice.EMAIL
+    )
     notify_usage_alerts = models.BooleanField("email me about unusual use", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,6 +102,20 @@ class Customer(models.Model):
     @property
     def email(self) -> str:
         return self.user.email if self.user_id else ""
+
+    @property
+    def bill_email(self) -> str:
+        """The address bills go to ("" for none): the billing email, else the login's."""
+        return self.billing_email or self.email
+
+    @property
+    def gets_bill_email(self) -> bool:
+        return bool(self.bill_email) and self.bill_delivery != DeliveryChoice.PAPER
+
+    @property
+    def gets_paper_bill(self) -> bool:
+        """Paper when chosen, and whenever there is no address to email (SPEC §2b)."""
+        return self.bill_delivery != DeliveryChoice.EMAIL or not self.bill_email
 
 
 class AuditEvent(models.Model):

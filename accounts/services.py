@@ -1,11 +1,15 @@
 """Writes for accounts: the audit trail and customer contact changes."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
-from .models import AuditEvent, Customer, User
+from .exceptions import AccountError
+from .models import AuditEvent, Customer, DeliveryChoice, User
 
 CONTACT_FIELDS = ("name", "mailing_address", "phone", "business_name", "facility_name")
-PREFERENCE_FIELDS = ("notify_bill_emails", "notify_usage_alerts")
+PREFERENCE_FIELDS = ("notify_usage_alerts",)
+DELIVERY_FIELDS = ("billing_email", "bill_delivery")
 
 
 def audit_event(
@@ -75,5 +79,51 @@ def customer_update_contact(*, customer: Customer, actor, data: dict, fields=CON
         customer=customer,
         summary="Changed " + ", ".join(f.replace("_", " ") for f in changes),
         changes=changes,
+    )
+    return changes
+
+
+def clean_billing_email(value: str) -> str:
+    """A billing email as stored: trimmed, domain in lower case (mail servers ignore its case), validated."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    local, _, domain = value.rpartition("@")
+    value = f"{local}@{domain.lower()}" if local else value
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise AccountError(f"{value!r} is not an email address (e.g. name@example.com).") from None
+    return value
+
+
+@transaction.atomic
+def customer_update_delivery(*, customer: Customer, actor, data: dict, request_note: str | None = None) -> dict:
+    """Change how a customer's bills reach them (billing email, delivery choice). Returns the changes.
+
+    The choice is the customer's: on the portal they make it themselves ("customer.delivery"); staff
+    record it only as the customer's request, with what the customer said ("customer.delivery_request")."""
+    data = {k: v for k, v in data.items() if k in DELIVERY_FIELDS}
+    if "billing_email" in data:
+        data["billing_email"] = clean_billing_email(data["billing_email"])
+    if data.get("bill_delivery", customer.bill_delivery) not in DeliveryChoice.values:
+        raise AccountError(f"Unknown delivery choice {data['bill_delivery']!r}.")
+    changes = field_changes(customer, data, DELIVERY_FIELDS)
+    if not changes:
+        return {}
+    on_request = request_note is not None
+    if on_request and not request_note.strip():
+        raise AccountError("Say what the customer asked for and how (e.g. 'phoned on 3 May, wants paper bills').")
+    for name in changes:
+        setattr(customer, name, data[name])
+    customer.save(update_fields=[*changes, "updated_at"])
+    what = ", ".join(f.replace("_", " ") for f in changes)
+    audit_record(
+        actor=actor,
+        action="customer.delivery_request" if on_request else "customer.delivery",
+        target=customer,
+        customer=customer,
+        summary=(f"At the customer's request, changed {what}: {request_note.strip()}" if on_request else f"Changed {what}"),
+        changes={**changes, **({"request": request_note.strip()} if on_request else {})},
     )
     return changes

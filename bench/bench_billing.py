@@ -72,8 +72,8 @@ def seed(customers: int) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO accounts_customer (location_id, name, mailing_address, customer_type, cycle_number, phone,"
-            " business_name, facility_name, notify_bill_emails, notify_usage_alerts, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, 1, %s, %s)",
+            " business_name, facility_name, billing_email, bill_delivery, notify_usage_alerts, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', 'email', 1, %s, %s)",
             [
                 (
                     r.location_id,

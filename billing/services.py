@@ -268,11 +268,11 @@ def bill_send(*, bill: Bill, resend: bool = False, actor=None, actor_label: str 
 
 def _send_one(bill: Bill, report: SendReport, *, resend, actor, actor_label, send) -> None:
     customer = bill.customer
-    email = customer.email
+    email = customer.bill_email
     if not email:
         report.without_email.append(bill)
         return
-    if not customer.notify_bill_emails:
+    if not customer.gets_bill_email:
         report.opted_out.append(bill)
         return
     claimed_at = timezone.now()

@@ -4,7 +4,9 @@ import re
 
 from django import forms
 
-from accounts.models import Customer
+from accounts.exceptions import AccountError
+from accounts.models import Customer, DeliveryChoice
+from accounts.services import clean_billing_email
 
 PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
 
@@ -39,10 +41,37 @@ class ContactForm(forms.Form):
         return address
 
 
-class PreferencesForm(forms.Form):
-    notify_bill_emails = forms.BooleanField(
-        label="Email me my bills", required=False, help_text="Each new bill, with its PDF attached."
+class DeliveryForm(forms.Form):
+    """How the customer's bills reach them; saved through accounts.services.customer_update_delivery."""
+
+    bill_delivery = forms.ChoiceField(
+        label="Send my bills by",
+        choices=DeliveryChoice.choices,
+        widget=forms.RadioSelect,
+        help_text="Without a billing email, bills come on paper.",
     )
+    billing_email = forms.CharField(
+        label="Billing email",
+        max_length=Customer._meta.get_field("billing_email").max_length,
+        required=False,
+        help_text="Bills are emailed here, with the PDF attached. It may differ from your sign-in email.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_billing_email(self):
+        try:
+            return clean_billing_email(self.cleaned_data["billing_email"])
+        except AccountError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("bill_delivery") != DeliveryChoice.PAPER and data.get("billing_email") == "":
+            self.add_error("billing_email", "Enter the address to email your bills to, or choose paper only.")
+        return data
+
+
+class PreferencesForm(forms.Form):
     notify_usage_alerts = forms.BooleanField(
         label="Email me about unusual use",
         required=False,

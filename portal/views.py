@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import customer_required
-from accounts.services import customer_update_contact
+from accounts.services import customer_update_contact, customer_update_delivery
 from anomalies.selectors import open_notices_for_customer
 from billing.documents import bill_document_context, render_bill_pdf
 from billing.selectors import bill_for_customer, bills_for_customer
 
 from . import selectors
-from .forms import ContactForm, PreferencesForm
+from .forms import ContactForm, DeliveryForm, PreferencesForm
 
 
 def _unit(request) -> str:
@@ -136,26 +136,33 @@ def bill_pdf(request, pk):
 def profile(request):
     customer = request.customer
     contact = ContactForm(initial={"phone": customer.phone, "mailing_address": customer.mailing_address})
-    preferences = PreferencesForm(
-        initial={"notify_bill_emails": customer.notify_bill_emails, "notify_usage_alerts": customer.notify_usage_alerts}
-    )
+    forms = {
+        "contact": contact,
+        "delivery": DeliveryForm(initial={"bill_delivery": customer.bill_delivery, "billing_email": customer.bill_email}),
+        "preferences": PreferencesForm(initial={"notify_usage_alerts": customer.notify_usage_alerts}),
+    }
     if request.method == "POST":
-        form_class = PreferencesForm if request.POST.get("form") == "preferences" else ContactForm
-        form = form_class(request.POST)
+        name = request.POST.get("form") if request.POST.get("form") in forms else "contact"
+        form = type(forms[name])(request.POST)
         if form.is_valid():
-            changes = customer_update_contact(
-                customer=customer, actor=request.user, data=form.cleaned_data, fields=tuple(form.fields)
-            )
-            messages.success(request, _saved_message(form_class, changes))
+            messages.success(request, _saved_message(name, _profile_save(name, customer, request.user, form)))
             return redirect("portal:profile")
-        if form_class is PreferencesForm:
-            preferences = form
-        else:
-            contact = form
-    return render(request, "portal/profile.html", {"contact": contact, "preferences": preferences})
+        forms[name] = form
+    return render(request, "portal/profile.html", forms)
 
 
-def _saved_message(form_class, changes) -> str:
-    if not changes:
-        return "Nothing to change: your details were already up to date."
-    return "Your notification choices are saved." if form_class is PreferencesForm else "Contact details saved."
+def _profile_save(name: str, customer, user, form) -> dict:
+    if name == "delivery":
+        return customer_update_delivery(customer=customer, actor=user, data=form.cleaned_data)
+    return customer_update_contact(customer=customer, actor=user, data=form.cleaned_data, fields=tuple(form.fields))
+
+
+SAVED = {
+    "contact": "Contact details saved.",
+    "delivery": "Your bill delivery choice is saved.",
+    "preferences": "Your notification choices are saved.",
+}
+
+
+def _saved_message(name: str, changes) -> str:
+    return SAVED[name] if changes else "Nothing to change: your details were already up to date."

@@ -1,7 +1,8 @@
 from django import forms
 
-from accounts.models import Customer
-from accounts.services import CONTACT_FIELDS
+from accounts.exceptions import AccountError
+from accounts.models import Customer, DeliveryChoice
+from accounts.services import CONTACT_FIELDS, clean_billing_email
 
 from .services import NOTE_MAX_LENGTH
 
@@ -31,6 +32,25 @@ class ContactForm(forms.ModelForm):
             if isinstance(data.get(name), str):
                 data[name] = " ".join(data[name].split())
         return data
+
+
+class DeliveryRequestForm(forms.Form):
+    """Support records how a customer asked for their bills (SPEC §2b: the choice is the customer's)."""
+
+    billing_email = forms.CharField(label="Billing email", max_length=254, required=False)
+    bill_delivery = forms.ChoiceField(label="Bills by", choices=DeliveryChoice.choices, widget=forms.RadioSelect)
+    request_note = forms.CharField(
+        label="What the customer asked for",
+        max_length=400,
+        help_text="Recorded in the account's history, e.g. 'Phoned on 3 May: wants paper bills too.'",
+        widget=forms.TextInput(),
+    )
+
+    def clean_billing_email(self):
+        try:
+            return clean_billing_email(self.cleaned_data["billing_email"])
+        except AccountError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class NoteForm(forms.Form):

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, capability_required, staff_required, user_can, user_roles
 from accounts.selectors import SEARCH_LIMIT, audit_choices, audit_events, customer_by_location, customer_search
-from accounts.services import customer_update_contact
+from accounts.exceptions import AccountError
+from accounts.services import customer_update_contact, customer_update_delivery
 
 from . import analytics, charts, selectors
 from .analytics import spreadsheet_safe
-from .forms import AuditFilterForm, ContactForm, CustomerSearchForm, NoteForm
+from .forms import AuditFilterForm, ContactForm, CustomerSearchForm, DeliveryRequestForm, NoteForm
 from .services import StaffError, staff_note_add
 
 AUDIT_PAGE_SIZE = 50
@@ -88,7 +89,27 @@ def customer_edit(request, location_id):
         else:
             messages.info(request, "Nothing changed.")
         return redirect("staff:customer", location_id=before.location_id)
-    return render(request, "staff/customer_edit.html", {"customer": customer, "form": form})
+    delivery = DeliveryRequestForm(initial={"billing_email": customer.bill_email, "bill_delivery": customer.bill_delivery})
+    return render(request, "staff/customer_edit.html", {"customer": customer, "form": form, "delivery": delivery})
+
+
+@capability_required("edit_customer_contact")
+def customer_delivery(request, location_id):
+    """Support records the customer's request about their bills: billing email and delivery choice."""
+    customer = customer_by_location(location_id=location_id)
+    form = DeliveryRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        note = data.pop("request_note")
+        try:
+            changes = customer_update_delivery(customer=customer, actor=request.user, data=data, request_note=note)
+        except AccountError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Saved the customer's request." if changes else "Nothing changed.")
+            return redirect("staff:customer", location_id=customer.location_id)
+    contact = ContactForm(instance=customer)
+    return render(request, "staff/customer_edit.html", {"customer": customer, "form": contact, "delivery": form})
 
 
 @require_POST

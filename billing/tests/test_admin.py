@@ -195,7 +195,7 @@ def test_billing_sends_selected_bills_and_is_told_which_were_refused_and_why(cli
 
 
 def test_bills_of_customers_without_an_email_or_with_emails_off_are_not_sent(client_for, biller, issued, bob_account):
-    bob_account.notify_bill_emails = False
+    bob_account.bill_delivery = "paper"
     bob_account.save()
     nobody = make_customer("100000009", "No Login")
     add_month(nobody, JULY, "3")

@@ -58,7 +58,7 @@ def test_a_double_click_sends_once(issued, alice_account, biller):
 
 
 def test_customers_who_turned_bill_emails_off_get_none(issued, bob_account):
-    bob_account.notify_bill_emails = False
+    bob_account.bill_delivery = "paper"
     bob_account.save()
     report = bills_send(period=JULY, actor_label="test")
     assert [b.customer_id for b in report.opted_out] == [bob_account.pk]

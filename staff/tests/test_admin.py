@@ -18,7 +18,7 @@ def form_data(customer, **changes):
         "phone": customer.phone,
         "business_name": customer.business_name,
         "facility_name": customer.facility_name,
-        "notify_bill_emails": "on",
+        "billing_email": customer.billing_email,
         "notify_usage_alerts": "on",
     }
     return {**data, **changes}
@@ -104,7 +104,7 @@ def test_notes_are_view_only_in_the_admin(admin_client, support, alice_account):
 
 def test_a_superuser_creating_and_deleting_a_customer_is_recorded(admin_client, admin_user):
     data = {"location_id": "555", "customer_type": "residential", "cycle_number": "3", "name": "New Person"}
-    data.update({"mailing_address": "1 Elm St", "notify_bill_emails": "on"})
+    data.update({"mailing_address": "1 Elm St", "bill_delivery": "paper"})
     assert admin_client.post("/admin/accounts/customer/add/", data).status_code == 302
     from accounts.models import Customer
 
