@@ -117,7 +117,18 @@ def seed_customers(count: int, yesterday: datetime.date) -> tuple[int, int]:
     if reads.empty:
         return 0, 0
     run = _import_frame(to_export_frame(frame, reads), f"{count} generated customers")
+    _seed_bill_delivery(frame)
     return run.customers_created, run.reads_created
+
+
+def _seed_bill_delivery(frame) -> None:
+    """The generated billing emails and delivery choices, on accounts that have none yet (a rerun keeps
+    what was changed since)."""
+    wanted = {r.location_id: (r.billing_email, r.bill_delivery) for r in frame.itertuples(index=False) if r.billing_email}
+    customers = list(Customer.objects.filter(location_id__in=list(wanted), billing_email="", user__isnull=True))
+    for customer in customers:
+        customer.billing_email, customer.bill_delivery = wanted[customer.location_id]
+    Customer.objects.bulk_update(customers, ["billing_email", "bill_delivery"], batch_size=1_000)
 
 
 @transaction.atomic
