@@ -165,6 +165,7 @@ class BillRun(models.Model):
         COMPUTE = "compute", "Compute drafts"
         ISSUE = "issue", "Issue"
         SEND = "send", "Send"
+        PRINT = "print", "Print"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -371,6 +372,65 @@ class Bill(models.Model):
         if status:
             return PaymentStatus(status).label
         return self.get_status_display()
+
+
+class PrintFile(models.Model):
+    """One print file for the mail house (SPEC §2b): a US Letter PDF of the period's bills that go on paper,
+    in mailing order, and its manifest CSV. The bills it holds are its PRINTED BillDelivery rows."""
+
+    period = models.DateField()
+    run = models.OneToOneField(BillRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="print_file")
+    pdf_path = models.CharField(max_length=500)
+    manifest_path = models.CharField(max_length=500)
+    bills = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    reprint = models.BooleanField(default=False, help_text="Printed again bills that were printed before.")
+    actor_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Print file {self.period:%Y-%m} #{self.pk} ({self.bills} bills)"
+
+
+class BillDelivery(models.Model):
+    """One attempt to deliver a bill (SPEC §2b): an email handed to the mail server, or the bill put in a
+    print file. An email is SENDING from just before it goes to the server until the server answers; a
+    bill counts as emailed only once a row is SENT (the server accepted the message)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PAPER = "paper", "Paper"
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Emailed"
+        FAILED = "failed", "Failed"
+        PRINTED = "printed", "Printed"
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    address = models.CharField(max_length=300, blank=True, help_text="The email address, or the mailing address.")
+    error = models.TextField(blank=True)
+    print_file = models.ForeignKey(
+        PrintFile, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    first_page = models.PositiveIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name_plural = "bill deliveries"
+        indexes = [models.Index(fields=["bill", "channel", "status"], name="delivery_bill_channel_status")]
+
+    def __str__(self):
+        return f"{self.bill} {self.get_channel_display()} {self.get_status_display()}"
 
 
 class BillLine(models.Model):
