@@ -232,6 +232,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Domain settings --------------------------------------------------------------------------------
 ANOMALY_ZSCORE_FACTOR = env.float("ANOMALY_ZSCORE_FACTOR", default=2.0)
+# Who sends the bills: printed as the return address (the envelope's top window), on the remittance stub
+# and in "how to pay". Lines of the address are separated by ";".
+UTILITY_NAME = env.str("UTILITY_NAME", default="HydroSpark Water")
+UTILITY_ADDRESS = env.str("UTILITY_ADDRESS", default="PO Box 2250; Dallas, TX 75221-2250")
+UTILITY_PHONE = env.str("UTILITY_PHONE", default="(214) 555-0100")
+UTILITY_EMAIL = env.str("UTILITY_EMAIL", default="billing@hydrospark.com")
 
 LOGGING = {
     "version": 1,
