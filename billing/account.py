@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Round
 
 from accounts.models import Customer
@@ -74,7 +74,8 @@ def balances_as_of(on: datetime.date, customer_ids=None) -> list[AccountBalance]
     if customer_ids is not None:
         entries = entries.filter(customer_id__in=customer_ids)
     cancelled = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CANCELLATION, entry_date__lte=on).values("bill_id")
-    cents = Round(F("amount") * 100)
+    whole = DecimalField(max_digits=14, decimal_places=0)
+    cents, zero = Round(F("amount") * 100, output_field=whole), Value(Decimal("0"), output_field=whole)
     live = ~Q(kind=LedgerEntry.Kind.CANCELLATION) & ~Q(kind=LedgerEntry.Kind.BILL, bill_id__in=cancelled)
     rows = (
         entries.order_by()
@@ -82,8 +83,8 @@ def balances_as_of(on: datetime.date, customer_ids=None) -> list[AccountBalance]
         .annotate(
             balance=Sum(cents),
             # live charges due before the day (their entry dates are before it too) less live credits
-            due_before=Sum(Case(When(live & Q(amount__gt=0, due_date__lt=on), then=cents), default=Value(0))),
-            credits=Sum(Case(When(live & Q(amount__lt=0), then=-cents), default=Value(0))),
+            due_before=Sum(Case(When(live & Q(amount__gt=0, due_date__lt=on), then=cents), default=zero, output_field=whole)),
+            credits=Sum(Case(When(live & Q(amount__lt=0), then=-cents), default=zero, output_field=whole)),
         )
         .order_by("customer__location_id")
     )

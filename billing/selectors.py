@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import Round
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Customer
 from metering.models import MeterRead
@@ -62,7 +63,7 @@ def bills_for_customer(customer: Customer, *, include_drafts: bool = False, toda
 
 
 def bill_for_customer(user_or_customer, pk) -> Bill:
-    """One issued bill of this customer (a Customer, or a login linked to one), with lines and payments.
+    """One issued bill of this customer (a Customer, or a login linked to one), with its lines.
     Anyone else's bill, a draft, or a login without a customer account: 404."""
     customer = (
         user_or_customer if isinstance(user_or_customer, Customer) else getattr(user_or_customer, "customer", None)
@@ -80,7 +81,7 @@ def bill_detail(queryset) -> Bill:
     return (
         queryset.with_payment_status()
         .select_related("customer", "customer__user", "rate_schedule")
-        .prefetch_related(Prefetch("lines", queryset=BillLine.objects.order_by("position")), "payments")
+        .prefetch_related(Prefetch("lines", queryset=BillLine.objects.order_by("position")))
         .get()
     )
 
@@ -90,9 +91,10 @@ def bill_open_balance(bill: Bill) -> Decimal:
 
 
 def customer_open_balance(customer: Customer) -> Decimal:
-    """What the customer owes over all issued bills, exact."""
-    bills = list(Bill.objects.issued().filter(customer=customer).with_payment_status())
-    return sum((b.open_balance() for b in bills), Decimal("0.00"))
+    """What the customer owes now: the account's balance (SPEC §2a; negative is a credit), exact."""
+    from .account import balance_at
+
+    return balance_at(customer, timezone.localdate())
 
 
 def usage_history(bill: Bill, months: int = 13) -> list[tuple[datetime.date, Decimal]]:
