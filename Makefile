@@ -44,7 +44,7 @@ run: $(STAMP)
 	$(DEV_ENV) $(PY) manage.py seed_demo --if-empty
 	@echo ">> starting the background task worker and the web server on http://127.0.0.1:$(PORT)"
 	@echo ">> demo logins (password 'password123'): ops@hydrospark.com billing@hydrospark.com support@hydrospark.com noah@example.com"
-	@$(DEV_ENV) $(PY) manage.py fail_stalled_imports >/dev/null
+	@$(DEV_ENV) $(PY) manage.py fail_stalled_runs >/dev/null
 	@$(DEV_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload

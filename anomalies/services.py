@@ -54,27 +54,36 @@ def anomalies_detect(
     actor_label: str = "",
     notify: bool = True,
     progress: Callable[[str], None] = log.info,
+    claimed: list[DetectionRun] | None = None,
 ) -> list[DetectionRun]:
     """Run each method over all stored reads, record what it finds (new days created, known days
     refreshed, reviews untouched, open days the rule no longer finds withdrawn), then email one digest
-    to Operations. Returns the runs."""
-    methods = list(dict.fromkeys(methods))
+    to Operations. Returns the runs. `claimed`: runs queued by detection_queue and claimed by its task
+    (their methods are the ones run)."""
+    methods = [run.method for run in claimed] if claimed else list(dict.fromkeys(methods))
     for method in methods:
         if method not in Method.values:
             raise AnomalyError(f"Unknown detection method {method!r}; choose from {', '.join(Method.values)}.")
     progress("Loading reads…")
     frame = reads_frame()
     progress(f"{len(frame):,} reads of {frame['customer_id'].nunique():,} customers loaded.")
-    runs = [_run_one(method, frame, actor=actor, actor_label=actor_label, progress=progress) for method in methods]
+    given = {run.method: run for run in claimed or []}
+    runs = [
+        _run_one(method, frame, actor=actor, actor_label=actor_label, progress=progress, run=given.get(method))
+        for method in methods
+    ]
     if notify:
         digest_send(runs=runs)
         customer_alerts_send(runs=runs)
     return runs
 
 
-def _run_one(method: str, frame: pd.DataFrame, *, actor, actor_label: str, progress) -> DetectionRun:
+def _run_one(method: str, frame: pd.DataFrame, *, actor, actor_label: str, progress, run=None) -> DetectionRun:
     label = actor_label or (actor.email if actor is not None else "system")
-    run = DetectionRun.objects.create(method=method, started_at=timezone.now(), triggered_by=actor, actor_label=label)
+    if run is None:
+        run = DetectionRun.objects.create(
+            method=method, started_at=timezone.now(), triggered_by=actor, actor_label=label
+        )
     try:
         findings = find(method, frame)
         progress(f"{method}: {len(findings):,} anomalous days found; saving…")

@@ -20,8 +20,8 @@ from . import selectors
 from .forms import BulkReviewForm, DetailReviewForm, QueueFilterForm, RunForm
 from .methods import LeakRule
 from .models import Anomaly, Method, Status
+from .runs import detection_queue
 from .services import AnomalyError, anomalies_review
-from .tasks import detect_anomalies_task
 
 PAGE_SIZE = 50
 CHART_DAYS = 45
@@ -114,7 +114,7 @@ def bulk_review(request):
 def run_detection(request):
     form = RunForm(request.POST)
     method = form.cleaned_data["method"] if form.is_valid() else ""
-    detect_anomalies_task.enqueue(methods=[method] if method else None, user_id=request.user.pk)
+    detection_queue(methods=[method] if method else None, actor=request.user)
     messages.success(
         request,
         "Detection started"

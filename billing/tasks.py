@@ -1,11 +1,16 @@
 """Background work for big bill runs and sendings (Django tasks; `manage.py db_worker` runs them).
-The tasks only call the services; progress goes to the cache, where the run page reads it."""
+
+Each task runs its queued BillRun through the shared lifecycle (hydrospark.runs.execute: claim, beat,
+done or failed) and only calls the services. Progress text goes to the cache, where the run page reads it;
+every progress step is also the run's heartbeat."""
 
 from django.core.cache import cache
 from django.tasks import task
 
+from hydrospark import runs
+
 from .exceptions import BillingError
-from .models import BillRun
+from .runs import BILL_RUN
 
 PROGRESS_SECONDS = 3600
 
@@ -21,27 +26,28 @@ def run_progress(run_id: int) -> tuple[float, str]:
 def _reporter(run_id: int):
     def progress(fraction: float, message: str) -> None:
         cache.set(progress_key(run_id), (fraction, message), PROGRESS_SECONDS)
+        runs.beat(BILL_RUN, run_id)
 
     return progress
 
 
-def _run_or_fail(run_id: int, work) -> str:
-    """`work(run)` for a queued bill run. A failure rolled the run back: it is written on the run (its page
-    says so); a BillingError is the task's answer, anything else is raised for the worker to log."""
-    from .services import bill_run_fail
+def _run_or_fail(run_id: int, work) -> str | None:
+    """`work(run)` for a queued bill run, through the shared lifecycle. A failure rolled the work back: it is
+    written on the run (its page says so and offers a retry); a BillingError is the task's answer, anything
+    else is raised for the worker to log. None when the run was not queued any more (delivered twice)."""
 
-    run = BillRun.objects.select_related("requested_by").get(pk=run_id)
-    try:
-        return work(run)
-    except Exception as error:
-        bill_run_fail(run=run, error=error)
-        if isinstance(error, BillingError):
+    def guarded(run):
+        try:
+            return work(run)
+        except BillingError as error:
+            runs.fail(BILL_RUN, run.pk, f"Nothing changed: {error}")
             return str(error)
-        raise
+
+    return runs.execute(BILL_RUN, run_id, guarded)
 
 
 @task
-def bill_run_task(run_id: int, issue: bool = False) -> str:
+def bill_run_task(run_id: int, issue: bool = False) -> str | None:
     from .services import bill_run_compute
 
     def compute(run):
@@ -59,7 +65,7 @@ def bill_run_task(run_id: int, issue: bool = False) -> str:
 
 
 @task
-def bill_issue_task(run_id: int) -> str:
+def bill_issue_task(run_id: int) -> str | None:
     from .services import bill_run_issue
 
     def issue(run):
@@ -72,24 +78,26 @@ def bill_issue_task(run_id: int) -> str:
 
 
 @task
-def send_bills_task(run_id: int, resend: bool = False) -> str:
+def send_bills_task(run_id: int, resend: bool = False) -> str | None:
     from .services import bills_send, send_run_record
 
-    run = BillRun.objects.select_related("requested_by").get(pk=run_id)
-    report = bills_send(
-        period=run.period,
-        cycles=run.cycles,
-        resend=resend,
-        actor=run.requested_by,
-        actor_label=run.actor_label,
-        progress=_reporter(run_id),
-    )
-    send_run_record(
-        period=run.period,
-        cycles=run.cycles,
-        report=report,
-        actor=run.requested_by,
-        actor_label=run.actor_label,
-        run=run,
-    )
-    return report.summary()
+    def send(run):
+        report = bills_send(
+            period=run.period,
+            cycles=run.cycles,
+            resend=resend,
+            actor=run.requested_by,
+            actor_label=run.actor_label,
+            progress=_reporter(run_id),
+        )
+        send_run_record(
+            period=run.period,
+            cycles=run.cycles,
+            report=report,
+            actor=run.requested_by,
+            actor_label=run.actor_label,
+            run=run,
+        )
+        return report.summary()
+
+    return _run_or_fail(run_id, send)

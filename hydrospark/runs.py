@@ -64,11 +64,13 @@ def claim(lifecycle: Lifecycle, pk: int) -> bool:
     )
     if claimed:
         _last_write[(lifecycle.name, pk)] = time.monotonic()
+        _depth[(lifecycle.name, pk)] = len(connection.atomic_blocks)
         cache.set(_beat_key(lifecycle, pk), now.timestamp(), BEAT_TTL_S)
     return bool(claimed)
 
 
-_last_write: dict[tuple[str, int], float] = {}
+_last_write: dict[tuple[str, int], float] = {}  # per process: when each run's row was last beaten
+_depth: dict[tuple[str, int], int] = {}  # the transaction depth the run was claimed at (its work's own is deeper)
 
 
 def _beat_key(lifecycle: Lifecycle, pk: int) -> str:
@@ -80,7 +82,8 @@ def beat(lifecycle: Lifecycle, pk: int) -> None:
     now = timezone.now()
     cache.set(_beat_key(lifecycle, pk), now.timestamp(), BEAT_TTL_S)
     key = (lifecycle.name, pk)
-    if connection.in_atomic_block or time.monotonic() - _last_write.get(key, float("-inf")) < HEARTBEAT_SECONDS:
+    inside_work_transaction = len(connection.atomic_blocks) > _depth.get(key, 0)
+    if inside_work_transaction or time.monotonic() - _last_write.get(key, float("-inf")) < HEARTBEAT_SECONDS:
         return
     _last_write[key] = time.monotonic()
     lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(heartbeat_at=now)
@@ -95,9 +98,14 @@ def last_beat(lifecycle: Lifecycle, run) -> datetime.datetime | None:
     return max(moments) if moments else None
 
 
+def _forget(lifecycle: Lifecycle, pk: int) -> None:
+    _last_write.pop((lifecycle.name, pk), None)
+    _depth.pop((lifecycle.name, pk), None)
+
+
 def fail(lifecycle: Lifecycle, pk: int, error: str) -> bool:
     """running (or queued) -> failed with the reason; a run that ended meanwhile stays as it is."""
-    _last_write.pop((lifecycle.name, pk), None)
+    _forget(lifecycle, pk)
     return bool(
         lifecycle.objects.filter(pk=pk, **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]}).update(
             **{lifecycle.field: lifecycle.failed, "finished_at": timezone.now(), lifecycle.error_field: error}
@@ -121,7 +129,7 @@ def execute(lifecycle: Lifecycle, pk: int, work):
     lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(
         **{lifecycle.field: lifecycle.done, "finished_at": timezone.now()}
     )
-    _last_write.pop((lifecycle.name, pk), None)
+    _forget(lifecycle, pk)
     return answer
 
 

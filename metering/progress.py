@@ -13,8 +13,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from hydrospark import runs
+
 from .models import ImportRun, ImportStatus
 
+# Imports on the shared run lifecycle: the sweep (fail_stalled_runs) fails a killed one and its task row.
+IMPORT_RUN = runs.Lifecycle(
+    name="meter_import", model=ImportRun, error_field="error", tasks=("metering.tasks.import_uploaded_file",)
+)
 PROGRESS_TTL_S = 24 * 3600
 STALE_MINUTES_DEFAULT = 15
 
@@ -30,6 +36,7 @@ def progress_key(run_id: int) -> str:
 def progress_write(run_id: int, phase: str, rows: int, fraction: float) -> None:
     live = {"phase": phase, "rows": rows, "fraction": round(fraction, 3), "at": timezone.now().timestamp()}
     cache.set(progress_key(run_id), live, PROGRESS_TTL_S)
+    runs.beat(IMPORT_RUN, run_id)
 
 
 def progress_clear(run_id: int) -> None:
@@ -43,8 +50,8 @@ def progress_read(runs) -> dict[int, dict]:
 
 
 def last_activity(run: ImportRun, live: dict | None) -> datetime.datetime | None:
-    """When the run last moved: its latest progress step, or its start."""
-    moments = [run.started_at] if run.started_at else []
+    """When the run last moved: its latest progress step, its heartbeat, or its start."""
+    moments = [m for m in (run.started_at, run.heartbeat_at) if m is not None]
     if live and live.get("at"):
         moments.append(datetime.datetime.fromtimestamp(live["at"], tz=datetime.UTC))
     return max(moments) if moments else None

@@ -22,12 +22,13 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Customer
 from accounts.services import audit_event, audit_record
+from hydrospark import runs
 
 from . import bulk
 from .exceptions import MeterImportError
 from .models import ImportRun, ImportSource, ImportStatus, ReadCorrection
 from .parsing import ATTRIBUTE_KEYS, HEADERS, REJECT_COLUMNS, Chunk, check_chunk, file_chunks, frame_chunks
-from .progress import is_stalled, last_activity, progress_read, progress_write, stale_after
+from .progress import IMPORT_RUN, is_stalled, last_activity, progress_read, progress_write, stale_after
 from .signals import reads_corrected
 
 logger = logging.getLogger(__name__)
@@ -121,9 +122,7 @@ def import_run_execute(*, run: ImportRun, chunks: ChunkSource, progress: Progres
 
     The run is claimed first (queued -> running, one UPDATE), so a task delivered twice imports once;
     each step leaves its progress in the cache, which is how the pages tell a stalled run."""
-    claimed = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
-    )
+    claimed = runs.claim(IMPORT_RUN, run.pk)
     run.refresh_from_db()
     if not claimed:
         return run
@@ -202,7 +201,9 @@ def import_runs_fail_stalled(*, actor=None, actor_label: str = "") -> list[Impor
     live = progress_read(running)
     now = timezone.now()
     stalled = [run for run in running if is_stalled(run, live.get(run.pk), now)]
-    return [run for run in stalled if _give_up(run, live.get(run.pk), actor=actor, actor_label=actor_label)]
+    failed = [run for run in stalled if _give_up(run, live.get(run.pk), actor=actor, actor_label=actor_label)]
+    runs.fail_lost_tasks(IMPORT_RUN, [run.pk for run in failed])  # the killed worker's task row too
+    return failed
 
 
 def import_retry_refusal(run: ImportRun, live: dict | None = None) -> str:

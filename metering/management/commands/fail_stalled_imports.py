@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Mark imports that stalled (running, with no progress for METER_IMPORT_STALE_MINUTES, default 15: "
         "their process was stopped or restarted) as failed, so their pages stop waiting. Nothing of them was "
-        "written. Safe to run at any time, e.g. before starting the worker or from cron. Exit 0."
+        "written. Kept for existing cron entries: fail_stalled_runs does this and the same for every other kind "
+        "of run. Exit 0."
     )
 
     def handle(self, *args, **options):
