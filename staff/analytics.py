@@ -14,11 +14,12 @@ bulk loads).
 
 import datetime
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from decimal import Decimal
 
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Case, CharField, Count, F, Max, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, Sum, Value, When
 from django.db.models.functions import Cast, Round, Substr
 from django.utils import timezone
 
@@ -56,6 +57,7 @@ class Table:
     ccf: frozenset[str] = field(default_factory=frozenset)
     money: frozenset[str] = field(default_factory=frozenset)
     percent: frozenset[str] = field(default_factory=frozenset)
+    figures: dict = field(default_factory=dict)  # headline numbers the pages show beside the table
 
     def display_rows(self) -> list[list[tuple[str, bool, str]]]:
         """Rows as (text, is_number, location id to link) cells: CCF to one decimal, money to the cent,
@@ -317,14 +319,15 @@ BILLING_TABLES = ("revenue-by-month", "receivables-aging")
 def billing_data_version() -> str:
     """Changes whenever bills or payments may have changed: new rows, or an audited billing change
     (issuing, recomputing drafts, a payment, a rate edit)."""
-    from billing.models import Bill, Payment
+    from billing.models import Bill, LedgerEntry
 
-    newest = [Bill.objects.aggregate(v=Max("id"))["v"] or 0, Payment.objects.aggregate(v=Max("id"))["v"] or 0]
+    # every payment, fee, adjustment and cancellation is a new ledger entry (entries are never changed)
+    newest = [Bill.objects.aggregate(v=Max("id"))["v"] or 0, LedgerEntry.objects.aggregate(v=Max("id"))["v"] or 0]
     return ".".join(map(str, newest + _latest_audit(BILLING_AUDIT_TYPES)))
 
 
 def _billing_tables(today: datetime.date) -> dict[str, Table]:
-    return {t.slug: t for t in (_revenue_by_month(today), _aging_table(receivables_aging(today=today)))}
+    return {t.slug: t for t in (_revenue_by_month(today), _aging_table(*aging_and_accounts(today=today)))}
 
 
 def money_from_cents(cents) -> Decimal:
@@ -378,49 +381,66 @@ def _revenue_by_month(today: datetime.date) -> Table:
 
 
 def receivables_aging(*, today: datetime.date) -> list[tuple[str, int, Decimal]]:
-    """[(bucket, bills, open balance)] for issued bills with money still owed as of `today`, by days past
-    the due date: current (not yet due), 1–30, 31–60, 61–90, 90+. One grouped query."""
-    from billing.models import Bill
+    return aging_and_accounts(today=today)[0]
 
-    bucket = Case(
-        *[
-            When(due_date__gte=today - datetime.timedelta(days=high or 0), then=Value(label))
-            for label, _, high in AGING_BUCKETS[:-1]
-        ],
-        default=Value(AGING_BUCKETS[-1][0]),
-        output_field=CharField(),
+
+def aging_and_accounts(*, today: datetime.date) -> tuple[list[tuple[str, int, Decimal]], int, int]:
+    """([(bucket, accounts, open amount)], accounts owing anything, accounts overdue) as of `today`, from the ledger: what is
+    open of each charge (bill, late fee, debit adjustment) by days past its due date: current (not yet
+    due), 1–30, 31–60, 61–90, 90+.
+
+    Credits settle the oldest charges first (SPEC §2a), so what is open of the charges due before a day is
+    max(0, those charges − all credits) (billing.ledger's closed form): one grouped query gives each
+    customer's edges, and a bucket is the difference of two edges."""
+    edges = [today - datetime.timedelta(days=days) for days in (90, 60, 30, 0)]  # oldest first
+    labels = [label for label, *_ in reversed(AGING_BUCKETS)]  # 90+ first, current last
+    totals, owing, overdue = {label: [0, 0] for label in labels}, 0, 0
+    for credits, charges, *before in _ledger_edges(today, edges):
+        opened = [max(0, int(c or 0) - int(credits or 0)) for c in (*before, charges)]
+        owing, overdue = owing + (opened[-1] > 0), overdue + (opened[-2] > 0)
+        for label, cents in zip(labels, [opened[0]] + [b - a for a, b in pairwise(opened)], strict=True):
+            if cents > 0:
+                totals[label][0] += 1
+                totals[label][1] += cents
+    buckets = [(label, totals[label][0], money_from_cents(totals[label][1])) for label, *_ in AGING_BUCKETS]
+    return buckets, owing, overdue
+
+
+def _ledger_edges(today: datetime.date, edges: list[datetime.date]):
+    """Per customer with live entries on `today`: (credits, all charges, charges due before each edge), cents."""
+    from billing.models import LedgerEntry
+
+    live = LedgerEntry.objects.live_on(today)
+    cents = Round(F("amount") * 100, output_field=IntegerField())
+    charge = Q(amount__gt=0)
+    return (
+        live.order_by()
+        .values("customer_id")
+        .annotate(
+            credits=Sum(Case(When(amount__lt=0, then=-cents), default=Value(0))),
+            charges=Sum(Case(When(charge, then=cents), default=Value(0))),
+            **{
+                f"before_{i}": Sum(Case(When(charge & Q(due_date__lt=edge), then=cents), default=Value(0)))
+                for i, edge in enumerate(edges)
+            },
+        )
+        .values_list("credits", "charges", *(f"before_{i}" for i in range(len(edges))))
     )
-    rows = (
-        Bill.objects.issued()
-        .with_payment_status(today)
-        .annotate(open_cents=F("total_cents") - F("paid_cents"))
-        .filter(open_cents__gt=0)
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(bills=Count("id"), cents=Sum("open_cents"))
-        .order_by()
-        .values_list("bucket", "bills", "cents")
-    )
-    found = {label: (bills, cents) for label, bills, cents in rows}
-    return [(label, *_bills_and_money(found.get(label))) for label, *_ in AGING_BUCKETS]
 
 
-def _bills_and_money(found) -> tuple[int, Decimal]:
-    bills, cents = found or (0, 0)
-    return bills, money_from_cents(cents)
-
-
-def _aging_table(buckets) -> Table:
-    total_bills = sum(b for _, b, _ in buckets)
+def _aging_table(buckets, owing: int, overdue: int) -> Table:
     total = sum((amount for _, _, amount in buckets), Decimal("0.00"))
     return Table(
         slug="receivables-aging",
         title="Receivables aging",
-        columns=["Days overdue", "Bills", "Open balance"],
-        rows=[*buckets, ("Total", total_bills, total)],
-        note="Open balances of issued bills as of today, by days past their due date (current: not yet due).",
-        money=frozenset(["Open balance"]),
-        empty_text="no issued bill has money owing",
+        columns=["Days overdue", "Accounts", "Open amount"],
+        rows=[*buckets, ("Total", owing, total)],
+        note="What customers owe as of today, from their accounts: the open part of each bill, late fee and "
+        "charge, by days past its due date (current: not yet due), after payments and credits settled the "
+        "oldest first. An account owing in several buckets counts in each; the total counts it once.",
+        money=frozenset(["Open amount"]),
+        empty_text="no account owes anything",
+        figures={"overdue_accounts": overdue},
     )
 
 

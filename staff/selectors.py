@@ -68,29 +68,26 @@ def billing_period(today: datetime.date) -> datetime.date:
 
 
 def billing_summary(*, today: datetime.date) -> dict:
-    """The Billing home: the current period's runs and figures, collections, overdue totals."""
-    from billing.models import Bill, BillRun, Payment
+    """The Billing home: the current period's runs and figures, what came in this month, and what is
+    overdue and how old, from the ledger (the analytics snapshot's aging table)."""
+    from billing.models import BillRun, Payment
     from billing.selectors import period_summary
 
     period = billing_period(today)
-    summary = period_summary(period=period)
-    collected = Payment.objects.filter(bill__period=period, bill__status=Bill.Status.ISSUED).aggregate(
-        cents=Sum(Round(F("amount") * 100))
-    )
     this_month = Payment.objects.filter(paid_on__range=(today.replace(day=1), today)).aggregate(
         cents=Sum(Round(F("amount") * 100)), n=Count("id")
     )
     figures = snapshot("billing", today=today)
-    aging = figures.tables["receivables-aging"].rows if figures else None
+    table = figures.tables["receivables-aging"] if figures else None
+    aging = table.rows if table else None
     overdue = aging[1:-1] if aging else []  # every bucket but "current" and the total
     return {
         "period": period,
-        "summary": summary,
+        "summary": period_summary(period=period),
         "runs": list(BillRun.objects.filter(period=period).select_related("requested_by")[:5]),
-        "collected_for_period": money_from_cents(collected["cents"]),
         "collected_this_month": money_from_cents(this_month["cents"]),
         "payments_this_month": this_month["n"],
-        "overdue_bills": sum(b for _, b, _ in overdue),
+        "overdue_accounts": table.figures.get("overdue_accounts", 0) if table else 0,
         "overdue_amount": sum((a for _, _, a in overdue), Decimal("0.00")),
         "aging": aging,
         "aging_snapshot": figures,
@@ -98,19 +95,27 @@ def billing_summary(*, today: datetime.date) -> dict:
 
 
 CUSTOMER_BILLS = 24
+CUSTOMER_LEDGER = 60  # entries shown on the customer page, newest first (about two years of a household)
 
 
-def customer_billing(*, customer: Customer) -> dict:
-    """The customer page's bills (with payment status) and payments, newest first: two queries."""
-    from billing.models import Payment
+def customer_billing(*, customer: Customer, today: datetime.date) -> dict:
+    """The customer page's account: the ledger newest first with the balance after each entry (one query
+    over every entry, so the running balance is exact), what is overdue today, and the bills with their
+    payment status. A fixed number of queries however long the account."""
+    from billing.account import ledger_with_running_balance, overdue_at
     from billing.selectors import bills_for_customer
 
+    ledger = ledger_with_running_balance(customer)
     bills = list(bills_for_customer(customer, include_drafts=True).select_related("rate_schedule")[:CUSTOMER_BILLS])
-    payments = list(
-        Payment.objects.filter(bill__customer=customer).select_related("bill", "recorded_by")[:CUSTOMER_BILLS]
-    )
-    open_balance = sum((b.open_balance() for b in bills), Decimal("0.00"))
-    return {"bills": bills, "payments": payments, "open_balance": open_balance, "bills_limit": CUSTOMER_BILLS}
+    return {
+        "bills": bills,
+        "bills_limit": CUSTOMER_BILLS,
+        "ledger": ledger[::-1][:CUSTOMER_LEDGER],
+        "ledger_count": len(ledger),
+        "ledger_limit": CUSTOMER_LEDGER,
+        "balance": ledger[-1][1] if ledger else Decimal("0.00"),
+        "overdue": overdue_at(customer, today) if ledger else Decimal("0.00"),
+    }
 
 
 # --- Anomalies: the Operations home and a customer's anomalies ---------------------------------------

@@ -63,7 +63,8 @@ def customer_page(request, location_id):
         "history": audit_events(customer=customer)[:CUSTOMER_HISTORY],
         "history_limit": CUSTOMER_HISTORY,
         "can_edit": user_can(request.user, "edit_customer_contact"),
-        **selectors.customer_billing(customer=customer),
+        **selectors.customer_billing(customer=customer, today=today),
+        "can_adjust": user_can(request.user, "manage_bills"),
         **selectors.customer_anomalies(customer=customer),
     }
     return render(request, "staff/customer_detail.html", context)

@@ -190,8 +190,8 @@ def test_revenue_counts_issued_bills_by_period_and_payments_by_month_received(al
 
 @pytest.fixture
 def receivables(db):
-    """Issued bills with money owing, due on dates around the bucket edges as of 2026-06-15."""
-    customer = make_customer("100000001", "Alice Archer")
+    """One account per due date around the bucket edges as of 2026-06-15, each bill part paid so that only
+    `amount` is still open; one account paid up and a draft that owes nothing."""
     dues = {
         "2026-06-20": "30.00",  # not yet due
         "2026-06-15": "10.00",  # due today: not overdue yet
@@ -203,14 +203,15 @@ def receivables(db):
         "2026-03-17": "11.00",  # 90 days
         "2026-03-16": "12.00",  # 91 days
     }
-    period = d("2024-01-01")
+    period = d("2026-01-01")
     bills = {}
-    for due, amount in dues.items():
+    for n, (due, amount) in enumerate(dues.items()):
+        customer = make_customer(f"1000000{n:02d}", f"Owing {n}")
         bills[due] = make_bill(customer, period, Decimal(amount) + 40, due_date=d(due))
-        make_payment(bills[due], "40.00", d("2024-03-01"))  # part paid: only `amount` is still open
-        period = analytics.add_months(period, 1)
-    make_payment(make_bill(customer, period, "80.00", due_date=d("2026-01-01")), "80.00", d("2026-01-02"))
-    make_bill(customer, analytics.add_months(period, 1), "99.00", issued=False)
+        make_payment(bills[due], "40.00", d("2026-03-01"))  # part paid: only `amount` is still open
+    paid_up = make_customer("100000099", "Paid Up")
+    make_payment(make_bill(paid_up, period, "80.00", due_date=d("2026-01-01")), "80.00", d("2026-01-02"))
+    make_bill(paid_up, analytics.add_months(period, 1), "99.00", issued=False)
     return bills
 
 
@@ -226,13 +227,23 @@ def test_receivables_age_by_days_past_the_due_date(receivables):
 
 def test_receivables_move_to_older_buckets_as_days_pass(receivables):
     later = analytics.receivables_aging(today=d("2026-07-15"))
-    assert [(label, bills) for label, bills, _ in later] == [
+    assert [(label, accounts) for label, accounts, _ in later] == [
         ("Current", 0),
         ("1–30 days", 2),
         ("31–60 days", 2),
         ("61–90 days", 2),
         ("90+ days", 3),
     ]
+
+
+def test_aging_follows_the_ledger_payments_settle_the_oldest_charge_first(alice_account):
+    """One account: a payment settles the old bill, so only the new one is open, and current."""
+    old = make_bill(alice_account, d("2026-02-01"), "100.00", due_date=d("2026-03-01"))
+    make_bill(alice_account, d("2026-05-01"), "50.00", due_date=d("2026-06-20"))
+    make_payment(old, "100.00", d("2026-06-10"))
+    buckets, owing, overdue = analytics.aging_and_accounts(today=TODAY)
+    assert buckets[0] == ("Current", 1, Decimal("50.00")) and sum(b[1] for b in buckets[1:]) == 0
+    assert (owing, overdue) == (1, 0)
 
 
 def test_the_aging_table_and_the_billing_home_show_overdue_totals(client_for, biller, receivables):
@@ -249,7 +260,7 @@ def test_the_aging_table_and_the_billing_home_show_overdue_totals(client_for, bi
         ["90+ days", "1", "12.00"],
         ["Total", "9", "112.00"],
     ]
-    assert "$72.00" in home and "7 bills past due" in home
+    assert "$72.00" in home and "7 accounts past due" in home
 
 
 def test_refresh_analytics_computes_the_figures_for_the_pages(usage, capsys, monkeypatch):
