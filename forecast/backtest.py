@@ -32,8 +32,9 @@ class Errors:
     count: int = 0
     usage_count: int = 0
     covered: int = 0
+    width: float = 0.0  # sum of (high − low) / predicted bill, for the range's mean relative width
 
-    def add(self, predicted_bill, actual_bill, predicted_usage, actual_usage, inside=None):
+    def add(self, predicted_bill, actual_bill, predicted_usage, actual_usage, inside=None, width=None):
         self.bill_ape += float(np.sum(np.abs(predicted_bill - actual_bill) / actual_bill))
         positive = actual_usage > 0
         self.usage_ape += float(np.sum(np.abs(predicted_usage - actual_usage)[positive] / actual_usage[positive]))
@@ -41,6 +42,8 @@ class Errors:
         self.usage_count += int(positive.sum())
         if inside is not None:
             self.covered += int(inside.sum())
+        if width is not None:
+            self.width += float(np.sum(width))
 
 
 def backtest(
@@ -50,8 +53,13 @@ def backtest(
     as_of_days: Iterable[int],
     price_totals: PriceTotals,
     results: dict | None = None,
+    need_last_year: bool = True,
 ) -> dict[tuple[str, int], Errors]:
-    """Accumulate errors per (method, as-of day) into `results` (so chunks of customers can share it)."""
+    """Accumulate errors per (method, as-of day) into `results` (so chunks of customers can share it).
+
+    Customer-months count where last month was read (and, with need_last_year, the same month a year
+    earlier too, so all three methods are judged on the same months). Without need_last_year (customers
+    newer than a year), "same month last year" is judged only where it exists, which may be nowhere."""
     results = {} if results is None else results
     for month in months:
         start, end = month_bounds(month)
@@ -59,14 +67,19 @@ def backtest(
         full = np.sum(~np.isnan(matrix.values[:, _span(matrix, start, end)]), axis=1) == days
         actual = month_usage(matrix, start)
         last_month, last_year = naive_last_month(matrix, period=start), naive_last_year(matrix, period=start)
-        rows = np.flatnonzero(full & (last_month > 0) & (last_year > 0))
+        rows = np.flatnonzero(full & (last_month > 0) & ((last_year > 0) | (not need_last_year)))
         if rows.size == 0:
             continue
         actual_bill = price_totals(actual[rows], rows, start)
         previous = month_bounds(start - datetime.timedelta(days=1))[0]
+        known = last_year[rows] > 0
         naive_bills = {
-            METHODS[1]: (price_totals(last_month[rows], rows, previous), last_month[rows]),
-            METHODS[2]: (price_totals(last_year[rows], rows, start.replace(year=start.year - 1)), last_year[rows]),
+            METHODS[1]: (price_totals(last_month[rows], rows, previous), last_month[rows], slice(None)),
+            METHODS[2]: (
+                price_totals(last_year[rows], rows, start.replace(year=start.year - 1)),
+                last_year[rows],
+                known,
+            ),
         }
         for day in as_of_days:
             as_of = start + datetime.timedelta(days=day - 1)
@@ -74,14 +87,22 @@ def backtest(
             predicted = forecast.predicted[rows]
             inside = (actual[rows] >= forecast.low[rows] - 1e-9) & (actual[rows] <= forecast.high[rows] + 1e-9)
             bill = price_totals(predicted, rows, start)
-            results.setdefault((METHODS[0], day), Errors()).add(bill, actual_bill, predicted, actual[rows], inside)
-            for name, (naive_bill, naive_usage) in naive_bills.items():
-                results.setdefault((name, day), Errors()).add(naive_bill, actual_bill, naive_usage, actual[rows])
+            high, low = price_totals(forecast.high[rows], rows, start), price_totals(forecast.low[rows], rows, start)
+            width = (high - low) / bill
+            results.setdefault((METHODS[0], day), Errors()).add(
+                bill, actual_bill, predicted, actual[rows], inside, width
+            )
+            for name, (naive_bill, naive_usage, where) in naive_bills.items():
+                if np.any(np.ones(len(rows), bool)[where]):
+                    results.setdefault((name, day), Errors()).add(
+                        naive_bill[where], actual_bill[where], naive_usage[where], actual[rows][where]
+                    )
     return results
 
 
 def summary_rows(results: dict[tuple[str, int], Errors]) -> list[dict]:
-    """One row per (as-of day, method): MAPE of bills and usage in percent, coverage of the range."""
+    """One row per (as-of day, method): MAPE of bills and usage in percent, coverage of the range and its
+    mean width (high − low bill over the predicted bill, in percent)."""
     rows = []
     for (method, day), errors in sorted(results.items(), key=lambda item: (item[0][1], METHODS.index(item[0][0]))):
         rows.append(
@@ -92,6 +113,7 @@ def summary_rows(results: dict[tuple[str, int], Errors]) -> list[dict]:
                 "bill_mape": 100 * errors.bill_ape / max(errors.count, 1),
                 "usage_mape": 100 * errors.usage_ape / max(errors.usage_count, 1),
                 "range_coverage": _coverage(method, errors),
+                "range_width": 100 * errors.width / errors.count if method == METHODS[0] and errors.count else None,
             }
         )
     return rows

@@ -1,18 +1,24 @@
 """Forecasting a month's usage (SPEC §4): pure numpy over a matrix of daily reads, no database.
 
-The method ("seasonal run rate"), per customer:
+The method ("seasonal run rate"), per customer, for the days of the month still to come:
 
-- *same days in past years*: mean daily use over the days still to come, one and two years earlier,
-  shifted by 364 and 728 days so weekdays line up (averaged over the years available);
-- *change of level*: mean daily use over the last 56 days read against the same 56 days in those
-  years. A small change is mostly noise and is damped; a large one (a leak, a new household) carries
-  through almost whole (weight change² / (change² + 0.25²) on the log scale);
-- predicted daily use = past years' use of the coming days × the carried change; with no history a
-  year back it is simply the recent daily mean;
-- predicted usage = reads already in the period + predicted daily use × days left;
-- range: the same method replayed at the start of each of the customer's past 12 months gives the
-  relative errors it would have made; their 10th and 90th percentiles (widened for short remainders,
-  which average out less day-to-day noise) are applied to the predicted part only.
+- three candidates for the daily use of those days:
+  - *seasonal run rate*: the same days in the past two years (shifted by 364 and 728 days so weekdays
+    line up, a week either side counting too), times the change of level since then (the last 56
+    days against the same 56 days in those years; a small change is mostly noise and is damped, a
+    large one carries through almost whole). A customer newer than a year takes the median seasonal
+    ratio of the customers who have one;
+  - *the same days a year earlier* (the seasonal naive, weekdays aligned);
+  - *the recent mean*: the last 56 days read;
+- spikes and leak days above the customer's far-out fence (q75 + 3 IQR, at least its 99th
+  percentile) are capped before the candidates look at them, and their long-run average added back,
+  so one huge day swings no window;
+- the candidates are combined by the customer's own record: each is replayed in each of the last 12
+  months, as of the same day of the month, and weighs by the inverse of its mean squared error there
+  (Bates & Granger); a candidate with no record has no say, a customer with none weighs all alike;
+- range: the combined forecast's own errors in those replayed months; the pair of order statistics
+  that holds a new error with about 80% probability, (j − i) / (n + 1) for n months, is applied to
+  the predicted part.
 
 Everything works on a matrix `values[customer, day]` (NaN = no read) that ends on the as-of date:
 reads after it are simply not in the matrix, so the forecast cannot look ahead by construction.
@@ -30,10 +36,11 @@ YEAR = 364  # 52 weeks: last year's days with the same weekdays
 LEVEL_NOISE = 0.25  # typical log-difference between two windows of the same use level
 GROWTH_BOUNDS = (0.2, 5.0)
 MIN_TARGET = 14  # days: the seasonal ratio of a short remainder is measured on at least this many days
+PAD = 7  # days either side of the coming days, a year back, that also count for their level
 ERROR_MONTHS = 12  # past month ends replayed for the range
 DEFAULT_SPREAD = (-0.25, 0.25)  # relative error band when there is too little history to replay
 MIN_SPREAD = 0.05
-BAND_INFLATION = 1.2  # percentiles of a dozen errors understate the spread of the next one
+COVERAGE = 0.8  # share of actual bills the low-high range should hold (SPEC §4)
 HISTORY_DAYS = 2 * YEAR + WINDOW + 31 * ERROR_MONTHS + 31  # days of reads a forecast can use
 
 
@@ -110,13 +117,14 @@ def forecast_usage(matrix: DailyMatrix, *, period: datetime.date, as_of: datetim
     covered = np.clip(latest, ps - 1, pe)
     observed = _window_sum(sums, ps - 1, np.full(n, min(a, pe)))
     days_read = _window_sum(counts, ps - 1, np.full(n, min(a, pe)))
-    rate, ratio, has_season = _rate(sums, counts, latest, covered, pe)
+    history = _History(sums, counts, last_read, *_tamed(matrix.values))
+    components = history.candidates(latest, covered, pe)
+    weights, low_err, high_err = _replay(history, matrix, as_of, offset=max(a - ps + 1, 0))
+    daily = _combine(components, weights)
+    rate, has_season = components[RECENT], ~np.isnan(components[LAST_YEAR])  # its own year back
+    ratio = np.where(rate > 0, daily / np.maximum(rate, 1e-12), 1.0)
     days_left = pe - covered
-    predicted_part = rate * ratio * days_left
-    low_err, high_err = _error_band(sums, counts, last_read, matrix, as_of)
-    # The band was measured on whole months; a sum over fewer days averages out less day-to-day noise.
-    widen = BAND_INFLATION * np.sqrt((pe - ps + 1) / np.maximum(pe - covered, 1))
-    low_err, high_err = np.maximum(low_err * widen, -0.95), high_err * widen
+    predicted_part = daily * days_left
     return UsageForecast(
         customer_ids=matrix.customer_ids,
         period_start=period_start,
@@ -203,7 +211,7 @@ def _rate(sums, counts, latest, covered, period_end):
     befores, aheads = [], []
     for shift in (YEAR, 2 * YEAR):
         before = _window_mean(sums, counts, latest - shift - WINDOW, latest - shift)
-        ahead = _window_mean(sums, counts, covered - shift, target_end - shift)
+        ahead = _window_mean(sums, counts, covered - shift - PAD, target_end - shift + PAD)
         usable = (before > 0) & (ahead >= 0)
         befores.append(np.where(usable, before, np.nan))
         aheads.append(np.where(usable, ahead, np.nan))
@@ -221,31 +229,137 @@ def _rate(sums, counts, latest, covered, period_end):
     return recent, np.where(has_season, np.nan_to_num(ratio, nan=1.0), 1.0), has_season
 
 
-def _error_band(sums, counts, last_read, matrix, as_of):
-    """(low, high) relative error of the method over the customer's past months: 10th and 90th
-    percentiles of (actual / predicted − 1), each month forecast as of the day before it began."""
-    errors = []
+# The candidate forecasts of the daily use still to come, each a row of _components' result.
+SEASONAL, LAST_YEAR, RECENT = 0, 1, 2
+WEIGHT_FLOOR = 0.02**2  # squared relative error no candidate's past months can beat: keeps weights finite
+MAX_ERROR = 3.0  # relative error counted at most (actual four times the forecast)
+MIN_REPLAYED = 4  # past months a customer needs before its own errors set its weights and band
+
+
+def _components(sums, counts, latest, covered, period_end):
+    """(3, customers) predicted daily use after `covered` up to period_end, NaN where a candidate has
+    no data: the seasonal run rate, the same days a year earlier (weekdays aligned), the recent mean."""
+    rate, ratio, has_season = _rate(sums, counts, latest, covered, period_end)
+    if has_season.any():  # customers newer than a year take the season of those who have one
+        ratio = np.where(has_season, ratio, np.median(ratio[has_season]))
+    target_end = np.maximum(period_end, covered + MIN_TARGET)
+    last_year = _window_mean(sums, counts, covered - YEAR, target_end - YEAR)
+    return np.vstack([np.where(has_season.any(), rate * ratio, np.nan), last_year, rate])
+
+
+def _combine(components, weights):
+    """The weighted mean of the candidates each customer has (weights of missing ones ignored)."""
+    available = ~np.isnan(components)
+    w = np.where(available, weights, 0.0)
+    total = w.sum(axis=0)
+    fallback = np.where(available[RECENT], components[RECENT], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        combined = np.nansum(np.where(available, components, 0.0) * w, axis=0) / total
+    return np.where(total > 0, combined, fallback)
+
+
+@dataclass(frozen=True)
+class _History:
+    """Prefix sums of a customer matrix: as read (for what months really came to) and tamed (for the
+    candidates: a rare huge day would otherwise swing a window's mean; its average is added back)."""
+
+    sums: np.ndarray
+    counts: np.ndarray
+    last_read: np.ndarray
+    tamed_sums: np.ndarray
+    excess: np.ndarray  # per customer: mean daily use above the cap, over all its reads
+
+    def candidates(self, latest, covered, period_end):
+        return _components(self.tamed_sums, self.counts, latest, covered, period_end) + self.excess
+
+
+def _tamed(values):
+    """(prefix sums of the reads capped at each customer's far-out value, mean daily excess above it).
+    The cap is Tukey's far-out fence, q75 + 3 × IQR of the customer's own reads (or their 99th
+    percentile, if higher): spikes and leak days beyond it count by their long-run average instead of
+    by the window they happen to fall in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q25, q75 = _nan_quantile(values, 0.25), _nan_quantile(values, 0.75)
+        # never below the customer's 99th percentile: a steady customer (IQR near 0) keeps its peak season
+        cap = np.maximum(q75 + 3 * (q75 - q25), _nan_quantile(values, 0.99))
+        capped = np.minimum(values, cap[:, None])
+        excess = np.nan_to_num(np.nanmean(values - capped, axis=1), nan=0.0) if values.size else np.zeros(0)
+    return _cumulative(capped)[0], excess
+
+
+def _nan_quantile(values, fraction):
+    """Per row of `values`, the quantile `fraction` (a number, or one per row) of its non-NaN entries,
+    interpolated linearly as numpy's default; NaN for a row without any. Sorting the matrix once
+    beats nanpercentile, which loops over the rows in Python."""
+    count = np.sum(~np.isnan(values), axis=1)
+    if values.shape[1] == 0:
+        return np.full(values.shape[0], np.nan)
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    rows = np.arange(values.shape[0])
+    position = np.asarray(fraction) * np.maximum(count - 1, 0)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, np.maximum(count - 1, 0))
+    low, high = ordered[rows, below], ordered[rows, above]
+    return np.where(count > 0, low + (high - low) * (position - below), np.nan)
+
+
+def _replay(history, matrix, as_of, *, offset):
+    """Each customer's own past: every candidate replayed in each of the last ERROR_MONTHS months, as of
+    the same day of the month as this forecast (`offset` days of it read), against what the rest of
+    that month really came to. Returns the candidates' weights (inverse mean squared relative error:
+    the candidate that served this customer best counts most, none beyond what its record shows) and
+    the combined forecast's low and high relative errors (actual / predicted − 1) for the range."""
+    n = len(matrix.customer_ids)
+    months = []
     target = month_bounds(as_of)[0]
     for _ in range(ERROR_MONTHS):
         target = month_bounds(target - datetime.timedelta(days=1))[0]
-        cut, end = matrix.column(target) - 1, matrix.column(month_bounds(target)[1])
-        if end > matrix.column(as_of) or cut - YEAR - WINDOW < 0:
+        end = matrix.column(month_bounds(target)[1])
+        cut = min(matrix.column(target) - 1 + offset, end - 1)
+        if end > matrix.column(as_of) or cut - WINDOW < 0:
             continue
-        latest = last_read[:, cut]
-        rate, ratio, _ = _rate(sums, counts, latest, np.full_like(latest, cut), end)
-        predicted = rate * ratio * (end - cut)
-        actual = _window_sum(sums, cut, end)
-        complete = _window_sum(counts, cut, end) == end - cut
+        latest = history.last_read[:, cut]
+        predicted = history.candidates(latest, np.full_like(latest, cut), end)
+        days_read = _window_sum(history.counts, cut, end)
         with np.errstate(invalid="ignore", divide="ignore"):
-            errors.append(np.where(complete & (predicted > 0), actual / predicted - 1, np.nan))
-    n = len(matrix.customer_ids)
-    if not errors:
-        return np.full(n, DEFAULT_SPREAD[0]), np.full(n, DEFAULT_SPREAD[1])
-    stacked = np.vstack(errors)
-    enough = np.sum(~np.isnan(stacked), axis=0) >= 4
-    filled = np.where(enough, stacked, 0.0)  # rows without enough months get the default band below
-    low = np.nanpercentile(filled, 10, axis=0)
-    high = np.nanpercentile(filled, 90, axis=0)
-    low = np.where(enough, np.minimum(low, -MIN_SPREAD), DEFAULT_SPREAD[0])
-    high = np.where(enough, np.maximum(high, MIN_SPREAD), DEFAULT_SPREAD[1])
+            actual = _window_sum(history.sums, cut, end) / days_read
+        usable = (days_read >= 0.8 * (end - cut)) & (latest >= cut - WINDOW) & (actual > 0)
+        months.append((np.where(usable, predicted, np.nan), np.where(usable, actual, np.nan)))
+    if not months:
+        return np.ones((3, n)), np.full(n, DEFAULT_SPREAD[0]), np.full(n, DEFAULT_SPREAD[1])
+    predicted = np.stack([p for p, _ in months])  # (months, candidates, customers)
+    actual = np.stack([a for _, a in months])  # (months, customers)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        errors = predicted / actual[:, None, :] - 1
+        replayed = np.sum(~np.isnan(errors), axis=0)
+        mse = np.nanmean(errors**2, axis=0)
+        weights = np.where(replayed >= MIN_REPLAYED, 1 / (mse + WEIGHT_FLOOR), 0.0)
+        # too short a record for any candidate: all it has count alike
+        weights = np.where(np.any(weights > 0, axis=0), weights, 1.0)
+        combined = np.stack([_combine(p, weights) for p in predicted])
+        # a month that came to more than four times its forecast (a customer's first weeks) widens the
+        # range as much as one that came to four times: the band must stay a usable figure
+        relative = np.where(combined > 0, np.minimum(actual / combined - 1, MAX_ERROR), np.nan)
+    low, high = _coverage_band(relative)
+    return weights, low, high
+
+
+def _coverage_band(relative):
+    """Per customer (columns), the errors between which about COVERAGE of future errors fall. With n past
+    errors, the interval between the i-th and j-th smallest holds a new one with probability
+    (j − i) / (n + 1) (exchangeable errors), so the percentiles are chosen from n, not fixed: with
+    twelve months that is nearly the whole range, not the 10th to 90th percentile (which would hold
+    only 9 of 13)."""
+    n = np.sum(~np.isnan(relative), axis=0)
+    enough = n >= MIN_REPLAYED
+    rank = np.clip(((n + 1) * (1 - COVERAGE) / 2 - 1) / np.maximum(n - 1, 1), 0, 0.5)
+    # Fewer than 9 months: even the smallest and largest error hold only (n − 1) / (n + 1); stretch them.
+    stretch = np.maximum(1.0, COVERAGE * (n + 1) / np.maximum(n - 1, 1))
+    filled = np.where(enough, relative, np.nan).T
+    lo, mid, hi = (_nan_quantile(filled, q) for q in (rank, 0.5, 1 - rank))
+    low, high = mid + (lo - mid) * stretch, mid + (hi - mid) * stretch
+    low = np.where(enough & np.isfinite(low), np.minimum(low, -MIN_SPREAD), DEFAULT_SPREAD[0])
+    high = np.where(enough & np.isfinite(high), np.maximum(high, MIN_SPREAD), DEFAULT_SPREAD[1])
     return np.maximum(low, -0.95), high

@@ -62,13 +62,16 @@ def test_without_a_year_of_history_the_recent_average_is_used():
     assert forecast.daily_rate[0] == pytest.approx(0.5)
 
 
-def test_a_big_change_of_level_carries_through_but_a_small_one_is_damped():
+def test_a_big_change_of_level_carries_through_in_good_part_but_a_small_one_is_damped():
+    # Two months of triple use: nothing in this customer's record says whether it will last, so the
+    # candidates that carry it (seasonal run rate, recent mean) and the one that does not (a year ago)
+    # share the forecast by their past errors, which were alike: most of the change carries.
     as_of = datetime.date(2025, 6, 30)
     normal = [1.0] * (days_until(as_of) - 56)
     leak = matrix_of(normal + [3.0] * 56)
     wobble = matrix_of(normal + [1.05] * 56)
     kwargs = {"period": datetime.date(2025, 7, 1), "as_of": as_of}
-    assert forecast_usage(leak, **kwargs).daily_rate[0] == pytest.approx(3.0, rel=0.1)
+    assert 2.0 < forecast_usage(leak, **kwargs).daily_rate[0] <= 3.0
     assert 1.0 <= forecast_usage(wobble, **kwargs).daily_rate[0] < 1.02
 
 

@@ -3,20 +3,23 @@
 import datetime
 
 import numpy as np
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Customer
 from billing.exceptions import BillingError
-from billing.pricing import price_cents
+from billing.pricing import STANDARD_PLAN, price_cents
 from billing.selectors import rate_plan_for
 from forecast.backtest import backtest, months_between, summary_rows
 from forecast.methods import HISTORY_DAYS, daily_matrix, month_bounds
+from forecast.populations import END, POPULATIONS, population_matrix, real_export_matrix
 from metering.models import MeterRead
 from metering.selectors import reads_frame
 
 from ._dates import parse_period
 
 CHUNK = 1_000
+REAL_EXPORT = settings.BASE_DIR / "fixtures" / "TX_Daily_Water_Usage_101887055.xlsx"
 
 
 class Command(BaseCommand):
@@ -36,11 +39,20 @@ class Command(BaseCommand):
             default=[0, 10, 20],
             help="days into the month the forecast is made (0 = the day before it starts; default 0 10 20)",
         )
+        parser.add_argument(
+            "--populations",
+            action="store_true",
+            help="instead of the database's customers: every generated population (forecast.populations: steady, "
+            "drifting, growing or shrinking, new, leaks and spikes, gaps, businesses) and the real export, "
+            "each over its last 12 months",
+        )
 
-    def handle(self, *args, first, last, as_of_day, location, **options):
-        months = self._months(first, last)
+    def handle(self, *args, first, last, as_of_day, location, populations, **options):
         if any(not 0 <= day <= 27 for day in as_of_day):
             raise CommandError("--as-of-day takes days 0-27.", returncode=2)
+        if populations:
+            return self._populations(as_of_day)
+        months = self._months(first, last)
         try:
             results = self._run(months, as_of_day, location)
         except BillingError as error:
@@ -94,13 +106,40 @@ class Command(BaseCommand):
             self.stderr.write(f"  {min(offset + CHUNK, len(customers))} of {len(customers)} customers…")
         return results
 
+    def _populations(self, as_of_days):
+        """The method judged on populations it was not built on (SPEC §4: it must win on any of them)."""
+        for population in POPULATIONS:
+            matrix = population_matrix(population)
+            months = months_between(month_bounds(END.replace(year=END.year - 1))[1] + datetime.timedelta(days=1), END)
+            self._judge(population.name, matrix, months, as_of_days, not population.started_months)
+        matrix = real_export_matrix(REAL_EXPORT)
+        last = month_bounds(matrix.end)[0]
+        months = months_between(last.replace(year=last.year - 1) + datetime.timedelta(days=31), last)
+        self._judge(f"the real export ({REAL_EXPORT.name})", matrix, months, as_of_days, True)
+
+    def _judge(self, title, matrix, months, as_of_days, need_last_year):
+        # Priced with SPEC §2's default schedule, not the database's: the same figures on every machine.
+        results = backtest(
+            matrix,
+            months=months,
+            as_of_days=as_of_days,
+            price_totals=lambda usage, rows, period: _plan_totals(usage, STANDARD_PLAN, period),
+            need_last_year=need_last_year,
+        )
+        self.stdout.write(f"\n## {title}")
+        self._print(summary_rows(results), months)
+
     def _print(self, rows, months):
         self.stdout.write(f"Backtest over {months[0]:%Y-%m} to {months[-1]:%Y-%m}: MAPE in percent (lower is better)\n")
-        header = "as of day  " + f"{'method':<30}  {'customer-months':>15}  bill MAPE  usage MAPE  range"
+        header = "as of day  " + f"{'method':<30}  {'customer-months':>15}  bill MAPE  usage MAPE  range (mean width)"
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for row in rows:
-            coverage = f"{row['range_coverage']:.0f}% inside" if row["range_coverage"] is not None else ""
+            coverage = (
+                f"{row['range_coverage']:.0f}% inside ({row['range_width']:.0f}%)"
+                if row["range_coverage"] is not None
+                else ""
+            )
             self.stdout.write(
                 f"{row['as_of_day']:>9}  {row['method']:<30}  {row['customer_months']:>15,}  "
                 f"{row['bill_mape']:>9.2f}  {row['usage_mape']:>10.2f}  {coverage}"
@@ -110,21 +149,34 @@ class Command(BaseCommand):
 
 def _totals(usage, types, period, plans):
     """Bill totals in dollars for usages (CCF floats), priced exactly as bills are (integer cents)."""
-    units = np.round(np.nan_to_num(usage) * 10_000).astype(np.int64)
-    totals = np.zeros(len(units))
+    totals = np.zeros(len(usage))
     for customer_type in np.unique(types):
         key = (customer_type, period)
         if key not in plans:
             plans[key] = rate_plan_for(customer_type=customer_type, period_start=period)
         mask = types == customer_type
-        priced = price_cents(units[mask], plans[key], period.month)
-        totals[mask] = (priced.usage_cents + priced.fees_cents) / 100
+        totals[mask] = _plan_totals(usage[mask], plans[key], period)
     return totals
+
+
+def _plan_totals(usage, plan, period):
+    units = np.round(np.nan_to_num(usage) * 10_000).astype(np.int64)
+    priced = price_cents(units, plan, period.month)
+    return (priced.usage_cents + priced.fees_cents) / 100
 
 
 def _verdict(rows):
     by_day = {}
     for row in rows:
         by_day.setdefault(row["as_of_day"], {})[row["method"]] = row["bill_mape"]
-    wins = [day for day, scores in by_day.items() if min(scores, key=scores.get) == "seasonal run rate"]
-    return f"The seasonal run rate has the lowest bill MAPE at {len(wins)} of {len(by_day)} as-of days."
+    margins = []
+    for scores in by_day.values():
+        method = scores.pop("seasonal run rate", None)
+        if method is not None and scores:
+            best = min(scores.values())
+            margins.append(1 - method / best if best > 0 else (0.0 if method == 0 else -1.0))
+    wins = sum(margin > 0 for margin in margins)
+    text = f"The seasonal run rate has the lowest bill MAPE at {wins} of {len(by_day)} as-of days"
+    if margins and wins == len(margins):
+        text += f" (by at least {100 * min(margins):.0f}% of the best naive's MAPE)"
+    return text + "."
