@@ -1,6 +1,7 @@
 from django import forms
 
 from accounts.models import CustomerType
+from hydrospark.query import SMALL_INT_MAX, DateFilterField, WholeNumberField
 
 from .models import Anomaly, Method, Resolution, Status
 
@@ -11,9 +12,9 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     method = forms.ChoiceField(choices=[("", "Any method"), *Method.choices], required=False)
     customer_type = forms.ChoiceField(choices=[("", "Any type"), *CustomerType.choices], required=False, label="Type")
-    cycle = forms.IntegerField(min_value=1, required=False, widget=forms.NumberInput(attrs={"placeholder": "Any"}))
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    cycle = WholeNumberField(max_value=SMALL_INT_MAX, widget=forms.NumberInput(attrs={"placeholder": "Any"}))
+    date_from = DateFilterField(label="From")
+    date_to = DateFilterField(label="To")
     customer = forms.CharField(
         max_length=100, required=False, widget=forms.TextInput(attrs={"placeholder": "Name or location ID"})
     )

@@ -3,6 +3,9 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from hydrospark.periods import InputError
+from hydrospark.query import SMALL_INT_MAX, parse_wholes
+
 from .exceptions import BillingError
 from .models import AdjustmentReason, Payment
 from .periods import add_months, parse_period
@@ -31,14 +34,10 @@ class PeriodForm(forms.Form):
             raise forms.ValidationError(str(error)) from None
 
     def clean_cycles(self):
-        text = self.cleaned_data["cycles"].replace(";", ",")
         try:
-            cycles = sorted({int(part) for part in text.split(",") if part.strip()})
-        except ValueError:
-            raise forms.ValidationError("Cycles are whole numbers separated by commas, e.g. 1, 2, 20.") from None
-        if any(c < 1 for c in cycles):
-            raise forms.ValidationError("Cycle numbers start at 1.")
-        return cycles
+            return parse_wholes(self.cleaned_data["cycles"], name="Cycles", maximum=SMALL_INT_MAX)
+        except InputError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class PaymentForm(forms.ModelForm):

@@ -1,33 +1,25 @@
-"""Billing periods are calendar months, named by their first day (SPEC §2)."""
+"""Billing periods are calendar months, named by their first day (SPEC §2). The month arithmetic is
+the project's one copy in hydrospark.periods; this module adds billing's names and its error."""
 
-import calendar
 import datetime
-import re
+
+from hydrospark.periods import InputError, add_months, days_in, month_end, parse_month
 
 from .exceptions import BillingError
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
+__all__ = ["add_months", "days_in", "label", "parse_period", "period_end"]
 
 
 def parse_period(text: str) -> datetime.date:
-    """'2026-07' -> date(2026, 7, 1); BillingError for anything else."""
-    match = _PERIOD.match((text or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise BillingError(f"Period {text!r} is not a month written YYYY-MM (e.g. 2026-07).")
-    return datetime.date(int(match.group(1)), int(match.group(2)), 1)
+    """'2026-07' -> date(2026, 7, 1); BillingError for anything else (or a year HydroSpark never bills)."""
+    try:
+        return parse_month(text)
+    except InputError as error:
+        raise BillingError(str(error)) from None
 
 
 def period_end(period: datetime.date) -> datetime.date:
-    return period.replace(day=days_in(period))
-
-
-def days_in(period: datetime.date) -> int:
-    return calendar.monthrange(period.year, period.month)[1]
-
-
-def add_months(period: datetime.date, months: int) -> datetime.date:
-    index = period.year * 12 + period.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
+    return month_end(period)
 
 
 def label(period: datetime.date) -> str:

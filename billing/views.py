@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from hydrospark.query import QueryParams
 from accounts.roles import capability_required, user_can
 
 from . import selectors, services, tasks
@@ -20,7 +21,6 @@ from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
 from .forms import PaymentForm, PeriodForm
 from .models import Bill, BillRun, PaymentStatus
-from .periods import parse_period
 
 BACKGROUND_THRESHOLD = 2_000  # customers in scope above which a run goes to the background worker
 PREVIEW_ROWS = 50
@@ -125,17 +125,17 @@ def run_status(request, pk):
 def bill_list(request):
     bills = Bill.objects.with_payment_status().select_related("customer").order_by("-period", "customer__location_id")
     filters = {key: request.GET.get(key, "").strip() for key in ("period", "status", "payment", "q")}
-    try:
-        if filters["period"]:
-            bills = bills.filter(period=parse_period(filters["period"]))
-    except BillingError as error:
-        messages.error(request, str(error))
+    params = QueryParams(request.GET)  # bounded period, plain-text search: a bad value is a message
+    period, q = params.month("period"), params.text("q")
+    for error in params.errors:
+        messages.error(request, error)
+    if period:
+        bills = bills.filter(period=period)
     if filters["status"] in Bill.Status.values:
         bills = bills.filter(status=filters["status"])
     if filters["payment"] in PaymentStatus.values:
         bills = bills.filter(payment_status=filters["payment"])
-    if filters["q"]:
-        q = filters["q"]
+    if q:
         bills = bills.filter(customer__location_id=q) if q.isdigit() else bills.filter(customer__name__icontains=q)
     page = Paginator(bills, 50).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in filters.items() if v})

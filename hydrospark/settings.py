@@ -238,6 +238,18 @@ UTILITY_NAME = env.str("UTILITY_NAME", default="HydroSpark Water")
 UTILITY_ADDRESS = env.str("UTILITY_ADDRESS", default="PO Box 2250; Dallas, TX 75221-2250")
 UTILITY_PHONE = env.str("UTILITY_PHONE", default="(214) 555-0100")
 UTILITY_EMAIL = env.str("UTILITY_EMAIL", default="billing@hydrospark.com")
+# How customers pay (the portal's "How to pay"). Card payments and autopay belong to the payment provider:
+# PAYMENT_URL links there with "{account}" (the location ID) and "{amount}" (due now, e.g. 42.00) filled in;
+# empty hides the button. Checks go to UTILITY_ADDRESS.
+PAYMENT_URL = env.str("PAYMENT_URL", default="")
+PAYMENT_IN_PERSON = env.str(
+    "PAYMENT_IN_PERSON",
+    default="Customer office, 1500 Marilla St, Dallas, TX 75201: Monday to Friday, 8 am to 5 pm (card, check or cash).",
+)
+PAYMENT_BANK_TRANSFER = env.str(
+    "PAYMENT_BANK_TRANSFER",
+    default="ACH or wire to HydroSpark Water, routing number 111000025, account 000123456789.",
+)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,8 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 
+from hydrospark.query import DateFilterField
+
 ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -37,8 +39,8 @@ class UploadForm(forms.Form):
 
 
 class ReadsFilterForm(forms.Form):
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = DateFilterField(label="From")
+    end = DateFilterField(label="To")
 
     def clean(self):
         data = super().clean()

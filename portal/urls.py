@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import account_views, views
 
 app_name = "portal"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path("bills/", views.bills, name="bills"),
     path("bills/<int:pk>/", views.bill_detail, name="bill"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
+    path("payments/", account_views.payments, name="payments"),
     path("profile/", views.profile, name="profile"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.roles import customer_required
 from accounts.services import customer_update_contact, customer_update_delivery
 from anomalies.selectors import open_notices_for_customer
+from billing.customer_account import amount_due, payment_link
 from billing.documents import bill_document_context, render_bill_pdf
 from billing.selectors import bill_for_customer, bills_for_customer
 
@@ -48,12 +49,19 @@ def dashboard(request):
         "current_gallons": selectors.to_gallons(current.usage_ccf) if current else None,
         "forecast": selectors.cached_anticipated_bill(customer=customer, today=today, version=version),
         "last_bill": bills_for_customer(customer).first(),
+        **_account(customer, today),
         "notices": open_notices_for_customer(customer),
         "series": series,
         "chart_url": _chart_url("dashboard", unit, version),
         "chart_summary": selectors.chart_text(series, unit),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def _account(customer, today) -> dict:
+    """The dashboard's lead: what is due now, by when, the last payment and the payment link."""
+    due = amount_due(customer, today=today)
+    return {"due": due, "payment_url": payment_link(customer, due.due_now) if due.due_now else ""}
 
 
 @customer_required

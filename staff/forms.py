@@ -3,6 +3,7 @@ from django import forms
 from accounts.exceptions import AccountError
 from accounts.models import Customer, DeliveryChoice
 from accounts.services import CONTACT_FIELDS, clean_billing_email
+from hydrospark.query import DateFilterField
 
 from .services import NOTE_MAX_LENGTH
 
@@ -68,8 +69,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False)
     target_type = forms.ChoiceField(label="Record type", required=False)
     location_id = forms.CharField(label="Location ID", required=False, max_length=20)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = DateFilterField(label="From")
+    until = DateFilterField(label="To")
 
     def __init__(self, *args, actions=(), target_types=(), **kwargs):
         super().__init__(*args, **kwargs)

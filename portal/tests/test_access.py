@@ -43,8 +43,9 @@ def fill(route, ids):
 @pytest.fixture
 def bobs_ids(bills, bob_account, bob):
     bill = bills["bob"]
-    payment = payment_record(
-        bill=bill, amount=Decimal("5.00"), paid_on=datetime.date(2026, 11, 10), method="card", actor=None
+    payment = payment_record(  # a payment to bob's account (SPEC §2a), dated before the bill: a credit
+        customer=bob_account, amount=Decimal("5.00"), paid_on=datetime.date(2026, 11, 10), method="card",
+        confirm_credit=True, actor=None,
     )
     anomaly = Anomaly.objects.create(
         customer=bob_account,
