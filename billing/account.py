@@ -83,7 +83,9 @@ def balances_as_of(on: datetime.date, customer_ids=None) -> list[AccountBalance]
         .annotate(
             balance=Sum(cents),
             # live charges due before the day (their entry dates are before it too) less live credits
-            due_before=Sum(Case(When(live & Q(amount__gt=0, due_date__lt=on), then=cents), default=zero, output_field=whole)),
+            due_before=Sum(
+                Case(When(live & Q(amount__gt=0, due_date__lt=on), then=cents), default=zero, output_field=whole)
+            ),
             credits=Sum(Case(When(live & Q(amount__lt=0), then=-cents), default=zero, output_field=whole)),
         )
         .order_by("customer__location_id")

@@ -95,8 +95,14 @@ def account_balance(customer: Customer) -> Decimal:
 
 
 def payment_check(
-    *, customer: Customer, amount, paid_on: datetime.date, method: str, reference: str = "",
-    confirm_credit: bool = False, today=None,
+    *,
+    customer: Customer,
+    amount,
+    paid_on: datetime.date,
+    method: str,
+    reference: str = "",
+    confirm_credit: bool = False,
+    today=None,
 ) -> Decimal:
     """Refuse (BillingError) a payment that cannot be recorded; returns the amount as Decimal dollars."""
     amount = money(amount)
@@ -125,24 +131,47 @@ def payment_check(
 
 @transaction.atomic
 def payment_record(
-    *, customer: Customer, amount, paid_on: datetime.date, method: str, reference: str = "",
-    confirm_credit: bool = False, actor=None, actor_label: str = "", today=None,
+    *,
+    customer: Customer,
+    amount,
+    paid_on: datetime.date,
+    method: str,
+    reference: str = "",
+    confirm_credit: bool = False,
+    actor=None,
+    actor_label: str = "",
+    today=None,
 ) -> Payment:
     """Record a payment to the account: refuses more than the balance unless confirmed as a credit.
     The customer's row is locked first, so two payments racing past the balance are checked in turn."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     amount = payment_check(
-        customer=customer, amount=amount, paid_on=paid_on, method=method, reference=reference,
-        confirm_credit=confirm_credit, today=today,
+        customer=customer,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        confirm_credit=confirm_credit,
+        today=today,
     )
     user = _user(actor)
     payment = Payment.objects.create(
-        customer=customer, amount=amount, paid_on=paid_on, method=method, reference=reference.strip(),
-        source=Payment.Source.STAFF, recorded_by=user,
+        customer=customer,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference.strip(),
+        source=Payment.Source.STAFF,
+        recorded_by=user,
     )
     LedgerEntry.objects.create(
-        customer=customer, entry_date=paid_on, amount=-amount, kind=LedgerEntry.Kind.PAYMENT, payment=payment,
-        created_by=user, actor_label=_label(actor, actor_label),
+        customer=customer,
+        entry_date=paid_on,
+        amount=-amount,
+        kind=LedgerEntry.Kind.PAYMENT,
+        payment=payment,
+        created_by=user,
+        actor_label=_label(actor, actor_label),
     )
     audit_record(
         actor=actor,
@@ -151,7 +180,12 @@ def payment_record(
         target=payment,
         customer=customer,
         summary=f"Payment of ${amount:,.2f} ({payment.get_method_display()}) from {customer.location_id}",
-        changes={"amount": str(amount), "paid_on": f"{paid_on:%Y-%m-%d}", "method": method,
-                 "reference": payment.reference, "credit_confirmed": confirm_credit},
+        changes={
+            "amount": str(amount),
+            "paid_on": f"{paid_on:%Y-%m-%d}",
+            "method": method,
+            "reference": payment.reference,
+            "credit_confirmed": confirm_credit,
+        },
     )
     return payment

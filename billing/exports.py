@@ -20,16 +20,19 @@ BILL_COLUMNS = [
 ]
 
 
-def bill_export_rows(*, period: datetime.date):
+def bill_export_rows(*, period: datetime.date, include_cancelled: bool = False):
     """(location_id, period, usage, charge, base fee, infrastructure fee, total, status) per bill: one query.
-    Fees come from the bill's own lines, so later rate edits never change an export of issued bills."""
+    Fees come from the bill's own lines, so later rate edits never change an export of issued bills.
+    Cancelled bills only with include_cancelled (SPEC §7 --all), each before the bill that replaced it."""
+    bills = Bill.objects.filter(period=period)
+    if not include_cancelled:
+        bills = bills.exclude(status=Bill.Status.CANCELLED)
     bills = (
-        Bill.objects.filter(period=period)
-        .annotate(
+        bills.annotate(
             base_fee=Sum("lines__amount", filter=Q(lines__kind="fee", lines__code="base")),
             infrastructure_fee=Sum("lines__amount", filter=Q(lines__kind="fee", lines__code="infrastructure")),
         )
-        .order_by("customer__location_id")
+        .order_by("customer__location_id", "id")
         .values_list(
             "customer__location_id",
             "period",
@@ -54,11 +57,11 @@ def bill_export_rows(*, period: datetime.date):
         )
 
 
-def write_bills_csv(handle, *, period: datetime.date) -> int:
+def write_bills_csv(handle, *, period: datetime.date, include_cancelled: bool = False) -> int:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(BILL_COLUMNS)
     count = 0
-    for row in bill_export_rows(period=period):
+    for row in bill_export_rows(period=period, include_cancelled=include_cancelled):
         writer.writerow(row)
         count += 1
     return count

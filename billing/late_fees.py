@@ -181,7 +181,9 @@ def _insert(fees: list[tuple], actor_label: str) -> None:
             cursor.execute(sql + ", ".join([row] * len(chunk)), params)
 
 
-def late_fees_apply(*, as_of: datetime.date | None = None, actor=None, actor_label: str = "", today=None) -> LateFeeReport:
+def late_fees_apply(
+    *, as_of: datetime.date | None = None, actor=None, actor_label: str = "", today=None
+) -> LateFeeReport:
     """Charge every late fee due on or before as_of (default today) that is not charged yet."""
     today = today or timezone.localdate()
     as_of = as_of or today

@@ -6,9 +6,8 @@ the period's BillingPeriodLock row; the unique (customer, period) constraint bac
 """
 
 import datetime
-from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import audit_record
@@ -20,7 +19,8 @@ from . import engine
 from .account_services import ledger_post_bill, payment_check, payment_record  # noqa: F401
 from .engine import RunFigures
 from .exceptions import BillingError
-from .models import Bill, BillingPeriodLock, BillRun
+from .models import Bill, BillRun
+from .period_lock import lock_period
 from .periods import label, period_end
 from .selectors import bills_for_period
 
@@ -44,13 +44,8 @@ def _clean_cycles(cycles) -> list[int]:
 
 
 def _lock_period(period: datetime.date) -> None:
-    """Hold the period's lock row until the surrounding transaction ends (creating it if needed)."""
-    try:
-        with transaction.atomic():
-            BillingPeriodLock.objects.get_or_create(period=period)
-    except IntegrityError:
-        pass  # another run created it a moment ago: it exists now
-    BillingPeriodLock.objects.select_for_update().get(period=period)
+    """Hold the period's lock until the surrounding transaction ends (billing.period_lock says how)."""
+    lock_period(period)
 
 
 def _check_period_over(period: datetime.date, today: datetime.date) -> None:
@@ -59,6 +54,21 @@ def _check_period_over(period: datetime.date, today: datetime.date) -> None:
             f"{label(period)} is not over yet: its bills can be issued from "
             f"{period_end(period) + datetime.timedelta(days=1):%Y-%m-%d}."
         )
+
+
+def _issue_day(period: datetime.date, issue_date: datetime.date | None, today: datetime.date) -> datetime.date:
+    """SPEC §2: bills are issued today unless a date is given: never before the period's last day, never
+    in the future."""
+    if issue_date is None:
+        _check_period_over(period, today)
+        return today
+    if issue_date > today:
+        raise BillingError(f"The issue date {issue_date:%Y-%m-%d} is in the future.")
+    if issue_date < period_end(period):
+        raise BillingError(
+            f"The issue date {issue_date:%Y-%m-%d} is before {label(period)}'s last day ({period_end(period):%Y-%m-%d})."
+        )
+    return issue_date
 
 
 def bill_run_compute(
@@ -72,6 +82,7 @@ def bill_run_compute(
     run: BillRun | None = None,
     progress=engine._no_progress,
     today: datetime.date | None = None,
+    issue_date: datetime.date | None = None,
 ) -> RunFigures:
     """Create or recompute the period's draft bills (issued bills untouched); with issue=True issue them too.
 
@@ -79,7 +90,7 @@ def bill_run_compute(
     cycles = _clean_cycles(cycles)
     today = today or timezone.localdate()
     if issue:
-        _check_period_over(period, today)
+        today = _issue_day(period, issue_date, today)  # the issue date from here on
     if dry_run:
         figures, _groups = engine.price_period(period=period, cycles=cycles, progress=progress)
         figures.dry_run = True
@@ -115,13 +126,13 @@ def bill_run_issue(
     actor_label: str = "",
     today=None,
     run: BillRun | None = None,
+    issue_date: datetime.date | None = None,
 ) -> int:
-    """Issue the period's drafts: bill number, issue date today, due in 21 days. Returns how many.
-
-    bill_ids limits the issue to those drafts of the period (the admin's "Issue selected drafts")."""
+    """Issue the period's drafts: bill number, issue date today (or issue_date), due 21 days later.
+    Returns how many. bill_ids limits the issue to those drafts of the period (the admin's "Issue
+    selected drafts")."""
     cycles = _clean_cycles(cycles)
-    today = today or timezone.localdate()
-    _check_period_over(period, today)
+    today = _issue_day(period, issue_date, today or timezone.localdate())
     scope = f" (cycles {cycles})" if cycles else ""
     if bill_ids is not None:
         bill_ids = sorted(set(bill_ids))
@@ -216,105 +227,6 @@ def bill_run_fail(*, run: BillRun, error: Exception) -> None:
 
 
 
-# --- Sending -----------------------------------------------------------------------------------------------
+# --- Sending and printing live in billing.delivery; these names stay the service API of every door. -------------
 
-
-@dataclass
-class SendReport:
-    sent: list[Bill] = field(default_factory=list)
-    already_sent: int = 0
-    without_email: list[Bill] = field(default_factory=list)
-    opted_out: list[Bill] = field(default_factory=list)
-    failed: list[tuple[Bill, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{len(self.sent)} sent, {self.already_sent} already sent before, {len(self.without_email)} without "
-            f"an email address, {len(self.opted_out)} opted out of bill emails, {len(self.failed)} failed"
-        )
-
-
-def bills_send(
-    *, period: datetime.date, cycles=None, resend: bool = False, actor=None, actor_label: str = "", progress=None
-) -> SendReport:
-    """Email every issued bill of the period that was not sent yet (all of them with resend)."""
-    from .documents import send_bill_email  # documents imports matplotlib and fpdf: only when sending
-
-    cycles = _clean_cycles(cycles)
-    bills = (
-        bills_for_period(period=period, cycles=cycles)
-        .issued()
-        .select_related("customer", "customer__user", "rate_schedule")
-        .order_by("customer__location_id")
-    )
-    report = SendReport()
-    total = bills.count() or 1
-    for index, bill in enumerate(bills.iterator(chunk_size=500)):
-        _send_one(bill, report, resend=resend, actor=actor, actor_label=actor_label, send=send_bill_email)
-        if progress and index % 50 == 0:
-            progress(index / total, f"Sent {len(report.sent)} of {total}")
-    return report
-
-
-def bill_send(*, bill: Bill, resend: bool = False, actor=None, actor_label: str = "") -> SendReport:
-    from .documents import send_bill_email
-
-    if not bill.is_issued:
-        raise BillingError("Only issued bills can be sent.")
-    report = SendReport()
-    _send_one(bill, report, resend=resend, actor=actor, actor_label=actor_label, send=send_bill_email)
-    return report
-
-
-def _send_one(bill: Bill, report: SendReport, *, resend, actor, actor_label, send) -> None:
-    customer = bill.customer
-    email = customer.bill_email
-    if not email:
-        report.without_email.append(bill)
-        return
-    if not customer.gets_bill_email:
-        report.opted_out.append(bill)
-        return
-    claimed_at = timezone.now()
-    claim = Bill.objects.filter(pk=bill.pk, status=Bill.Status.ISSUED)
-    if not resend:
-        claim = claim.filter(sent_at__isnull=True)
-    previous = (bill.sent_at, bill.sent_to)
-    # The claim is one atomic UPDATE: a second click or a parallel command finds the row taken.
-    if not claim.update(sent_at=claimed_at, sent_to=email):
-        report.already_sent += 1
-        return
-    try:
-        send(bill, to=email)
-    except Exception as error:  # the mail server refused: give the bill back so a later run retries it
-        Bill.objects.filter(pk=bill.pk, sent_at=claimed_at).update(sent_at=previous[0], sent_to=previous[1])
-        report.failed.append((bill, str(error)))
-        return
-    bill.sent_at, bill.sent_to = claimed_at, email
-    report.sent.append(bill)
-    audit_record(
-        **_actor_fields(actor, actor_label),
-        action="bill.send",
-        target=bill,
-        customer=customer,
-        summary=f"Emailed bill {bill.number} to {email}" + (" (resent)" if previous[0] else ""),
-    )
-
-
-def send_run_record(*, period, cycles, report: SendReport, actor=None, actor_label: str = "", run=None) -> BillRun:
-    """The send's own BillRun row and audit event, with its figures."""
-    run = _start_run(
-        run, period=period, cycles=_clean_cycles(cycles), action=BillRun.Action.SEND, actor=actor, label=actor_label
-    )
-    run.bills_sent = len(report.sent)
-    run.without_email = len(report.without_email) + len(report.opted_out)
-    run.send_failures = len(report.failed)
-    run.message = report.summary()
-    _finish_run(run, None)
-    audit_record(
-        **_actor_fields(actor, actor_label),
-        action="billing.send",
-        target=run,
-        summary=f"Bills for {period:%Y-%m}: {report.summary()}",
-    )
-    return run
+from .delivery import SendReport, bill_send, bills_print, bills_send, send_run_record  # noqa: E402, F401

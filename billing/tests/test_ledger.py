@@ -54,9 +54,19 @@ def spec_bill(alice_account):
     """SPEC §2a: a bill of $60.00 issued 2024-07-31, due 2024-08-21."""
     schedule = RateSchedule.objects.filter(customer_type="").order_by("effective_from").first()
     bill = Bill.objects.create(
-        customer=alice_account, period=day(2024, 6, 1), status=Bill.Status.ISSUED, number="HS-202406-000001",
-        issue_date=day(2024, 7, 31), due_date=day(2024, 8, 21), usage_ccf=D("10"), days_read=30, days_in_period=30,
-        usage_charge=D("40.00"), fees=D("20.00"), total_amount=D("60.00"), rate_schedule=schedule,
+        customer=alice_account,
+        period=day(2024, 6, 1),
+        status=Bill.Status.ISSUED,
+        number="HS-202406-000001",
+        issue_date=day(2024, 7, 31),
+        due_date=day(2024, 8, 21),
+        usage_ccf=D("10"),
+        days_read=30,
+        days_in_period=30,
+        usage_charge=D("40.00"),
+        fees=D("20.00"),
+        total_amount=D("60.00"),
+        rate_schedule=schedule,
     )
     from billing.account_services import ledger_post_bill
 
@@ -66,13 +76,19 @@ def spec_bill(alice_account):
 
 def test_the_spec_example_late_fee_balance_and_overdue(spec_bill, biller):
     customer = spec_bill.customer
-    payment_record(customer=customer, amount="20.00", paid_on=day(2024, 8, 10), method="card", actor=biller,
-                   today=day(2024, 8, 10))
+    payment_record(
+        customer=customer, amount="20.00", paid_on=day(2024, 8, 10), method="card", actor=biller, today=day(2024, 8, 10)
+    )
     assert late_fees_apply(as_of=day(2024, 8, 26), today=day(2024, 9, 30)).fees_charged == 0
     report = late_fees_apply(as_of=day(2024, 8, 27), today=day(2024, 9, 30))
     assert (report.fees_charged, report.total_cents) == (1, 200)
     fee = LedgerEntry.objects.get(kind=LedgerEntry.Kind.LATE_FEE)
-    assert (fee.entry_date, fee.amount, fee.due_date, fee.bill) == (day(2024, 8, 27), D("2.00"), day(2024, 8, 27), spec_bill)
+    assert (fee.entry_date, fee.amount, fee.due_date, fee.bill) == (
+        day(2024, 8, 27),
+        D("2.00"),
+        day(2024, 8, 27),
+        spec_bill,
+    )
     assert balance_at(customer, day(2024, 8, 27)) == D("42.00")
     assert overdue_at(customer, day(2024, 8, 27)) == D("40.00")  # the fee is due that day, not before it
     assert overdue_at(customer, day(2024, 8, 28)) == D("42.00")
@@ -87,8 +103,14 @@ def test_a_late_fee_is_charged_once_however_often_the_command_runs(spec_bill):
 
 
 def test_payments_dated_on_the_last_grace_day_count(spec_bill, biller):
-    payment_record(customer=spec_bill.customer, amount="60.00", paid_on=day(2024, 8, 26), method="cash",
-                   actor=biller, today=day(2024, 8, 26))
+    payment_record(
+        customer=spec_bill.customer,
+        amount="60.00",
+        paid_on=day(2024, 8, 26),
+        method="cash",
+        actor=biller,
+        today=day(2024, 8, 26),
+    )
     assert late_fees_apply(as_of=day(2024, 9, 1), today=day(2024, 9, 1)).fees_charged == 0
 
 
@@ -110,8 +132,15 @@ def test_late_fees_are_never_charged_ahead_of_today(spec_bill):
 
 def test_a_payment_before_any_bill_is_a_credit_the_next_bill_uses(alice_account, biller):
     add_month(alice_account, day(2025, 7, 1), "25.5")  # 109.10, read from July 1st
-    payment_record(customer=alice_account, amount="25.00", paid_on=day(2025, 7, 2), method="cash", actor=biller,
-                   confirm_credit=True, today=day(2025, 7, 2))
+    payment_record(
+        customer=alice_account,
+        amount="25.00",
+        paid_on=day(2025, 7, 2),
+        method="cash",
+        actor=biller,
+        confirm_credit=True,
+        today=day(2025, 7, 2),
+    )
     assert balance_at(alice_account, day(2025, 7, 2)) == D("-25.00")
     bill_run_compute(period=day(2025, 7, 1), issue=True, actor_label="test", today=day(2025, 8, 4))
     bill = Bill.objects.get()
@@ -124,15 +153,26 @@ def test_open_amounts_follow_settle_across_two_bills_and_a_fee(spec_bill, biller
     customer = spec_bill.customer
     late_fees_apply(as_of=day(2024, 8, 27), today=day(2024, 9, 30))  # $3.00 on the unpaid $60.00
     second = Bill.objects.create(
-        customer=customer, period=day(2024, 7, 1), status=Bill.Status.ISSUED, number="HS-202407-000001",
-        issue_date=day(2024, 8, 31), due_date=day(2024, 9, 21), usage_ccf=D("10"), days_read=31, days_in_period=31,
-        usage_charge=D("30.00"), fees=D("20.00"), total_amount=D("50.00"), rate_schedule=spec_bill.rate_schedule,
+        customer=customer,
+        period=day(2024, 7, 1),
+        status=Bill.Status.ISSUED,
+        number="HS-202407-000001",
+        issue_date=day(2024, 8, 31),
+        due_date=day(2024, 9, 21),
+        usage_ccf=D("10"),
+        days_read=31,
+        days_in_period=31,
+        usage_charge=D("30.00"),
+        fees=D("20.00"),
+        total_amount=D("50.00"),
+        rate_schedule=spec_bill.rate_schedule,
     )
     from billing.account_services import ledger_post_bill
 
     ledger_post_bill(period=second.period)
-    payment_record(customer=customer, amount="70.00", paid_on=day(2024, 9, 5), method="card", actor=biller,
-                   today=day(2024, 9, 30))
+    payment_record(
+        customer=customer, amount="70.00", paid_on=day(2024, 9, 5), method="card", actor=biller, today=day(2024, 9, 30)
+    )
     opened = [(entry.kind, amount) for entry, amount in open_amounts(customer, day(2024, 9, 30))]
     assert opened == [("bill", D("0.00")), ("late_fee", D("0.00")), ("bill", D("43.00"))]
     annotated = {b.number: b for b in Bill.objects.with_payment_status(day(2024, 9, 30))}
@@ -151,10 +191,19 @@ def test_sql_open_amounts_equal_settle_on_random_ledgers(db, biller):
             issue = day(2024, month, 28)
             total = D(draw.randint(1_000, 9_000)) / 100
             Bill.objects.create(
-                customer=customer, period=day(2024, month, 1), status=Bill.Status.ISSUED,
-                number=f"HS-2024{month:02d}-{n:06d}", issue_date=issue, due_date=issue + datetime.timedelta(days=21),
-                usage_ccf=D("1"), days_read=1, days_in_period=30, usage_charge=total, fees=D("0"),
-                total_amount=total, rate_schedule=schedule,
+                customer=customer,
+                period=day(2024, month, 1),
+                status=Bill.Status.ISSUED,
+                number=f"HS-2024{month:02d}-{n:06d}",
+                issue_date=issue,
+                due_date=issue + datetime.timedelta(days=21),
+                usage_ccf=D("1"),
+                days_read=1,
+                days_in_period=30,
+                usage_charge=total,
+                fees=D("0"),
+                total_amount=total,
+                rate_schedule=schedule,
             )
     from billing.account_services import ledger_post_bill
 
@@ -163,8 +212,10 @@ def test_sql_open_amounts_equal_settle_on_random_ledgers(db, biller):
     for customer in Bill.objects.values_list("customer", flat=True).distinct():
         for _ in range(4):
             LedgerEntry.objects.create(
-                customer_id=customer, entry_date=day(2024, draw.randint(1, 7), draw.randint(1, 28)),
-                amount=-D(draw.randint(100, 12_000)) / 100, kind=LedgerEntry.Kind.PAYMENT,
+                customer_id=customer,
+                entry_date=day(2024, draw.randint(1, 7), draw.randint(1, 28)),
+                amount=-D(draw.randint(100, 12_000)) / 100,
+                kind=LedgerEntry.Kind.PAYMENT,
             )
     late_fees_apply(as_of=day(2024, 8, 31), today=day(2024, 8, 31))
     for on in (day(2024, 3, 15), day(2024, 6, 30), day(2024, 8, 31)):
@@ -213,13 +264,24 @@ def test_the_admin_shows_the_ledger_read_only(client_for, biller, spec_bill):
 
 def test_the_bill_statement_adds_up(spec_bill, biller):
     customer = spec_bill.customer
-    payment_record(customer=customer, amount="20.00", paid_on=day(2024, 8, 10), method="card", actor=biller,
-                   today=day(2024, 8, 10))
+    payment_record(
+        customer=customer, amount="20.00", paid_on=day(2024, 8, 10), method="card", actor=biller, today=day(2024, 8, 10)
+    )
     late_fees_apply(as_of=day(2024, 8, 27), today=day(2024, 8, 31))
     second = Bill.objects.create(
-        customer=customer, period=day(2024, 7, 1), status=Bill.Status.ISSUED, number="HS-202407-000001",
-        issue_date=day(2024, 8, 31), due_date=day(2024, 9, 21), usage_ccf=D("10"), days_read=31, days_in_period=31,
-        usage_charge=D("30.00"), fees=D("20.00"), total_amount=D("50.00"), rate_schedule=spec_bill.rate_schedule,
+        customer=customer,
+        period=day(2024, 7, 1),
+        status=Bill.Status.ISSUED,
+        number="HS-202407-000001",
+        issue_date=day(2024, 8, 31),
+        due_date=day(2024, 9, 21),
+        usage_ccf=D("10"),
+        days_read=31,
+        days_in_period=31,
+        usage_charge=D("30.00"),
+        fees=D("20.00"),
+        total_amount=D("50.00"),
+        rate_schedule=spec_bill.rate_schedule,
     )
     from billing.account_services import ledger_post_bill
 
@@ -227,7 +289,8 @@ def test_the_bill_statement_adds_up(spec_bill, biller):
     statement = bill_statement(second)
     assert statement.opening_balance == D("60.00")
     assert [(line.date, line.amount) for line in statement.activity] == [
-        (day(2024, 8, 10), D("-20.00")), (day(2024, 8, 27), D("2.00"))
+        (day(2024, 8, 10), D("-20.00")),
+        (day(2024, 8, 27), D("2.00")),
     ]
     assert statement.previous_balance == D("42.00")
     assert (statement.charges, statement.amount_due, statement.due_date) == (D("50.00"), D("92.00"), day(2024, 9, 21))

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
 
 from billing.exceptions import BillingError
 from billing.selectors import customers_without_reads
@@ -18,9 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--cycle", type=int, action="append", dest="cycles", help="a cycle number (repeatable)")
         parser.add_argument("--dry-run", action="store_true", help="compute and report, save nothing")
         parser.add_argument("--issue", action="store_true", help="issue the drafts (number, issue and due dates)")
+        parser.add_argument(
+            "--issue-date",
+            type=_date,
+            help="YYYY-MM-DD: the bills' issue date (default today; not before the month's last day, not in the "
+            "future); due 21 days later. Implies --issue.",
+        )
 
-    def handle(self, *args, period, cycles, dry_run, issue, **options):
+    def handle(self, *args, period, cycles, dry_run, issue, issue_date, **options):
         period = period_argument(period)
+        issue = issue or issue_date is not None
         if dry_run and issue:
             refuse(BillingError("--dry-run and --issue cannot be combined."))
         try:
@@ -29,6 +38,7 @@ class Command(BaseCommand):
                 cycles=cycles,
                 dry_run=dry_run,
                 issue=issue,
+                issue_date=issue_date,
                 actor_label="command run_billing",
                 progress=progress_printer(self.stdout),
             )
@@ -41,3 +51,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Customers without reads in {period:%Y-%m} (no bill): {listing(missing)}")
         prefix = "Dry run, nothing saved: " if dry_run else ""
         self.stdout.write(self.style.SUCCESS(prefix + figures.summary()))
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD). Nothing changed.", returncode=2) from None
