@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from hydrospark.mailers import mailer_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -127,30 +129,22 @@ TASKS = {
 
 
 # --- Email ----------------------------------------------------------------------------------------
-def _mailer_from_url(url: str | None) -> dict:
-    """Django 6.1 MAILERS entry from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://…, consolemail://)."""
+# SMTP gives up on a mail server that does not answer after this many seconds (a hung server must not hold a
+# bill run or a web worker); EMAIL_URL's ?timeout= overrides it. The environment variable is EMAIL_TIMEOUT; the
+# setting cannot be (Django 6.1 refuses its deprecated EMAIL_* settings beside MAILERS).
+MAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=20)
+
+
+def _mailer(url: str) -> dict:
+    """Django 6.1 MAILERS entry from EMAIL_URL (hydrospark/mailers.py lists the schemes)."""
     if not url and not DEBUG:
         url = "smtp://localhost:25"
     if not url:  # in development a newcomer can read every message the site sends as a file under var/mail/
-        return {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "OPTIONS": {"file_path": VAR_DIR / "mail"},
-        }
-    config = environ.Env.email_url_config(url)
-    options = {
-        "host": config.get("EMAIL_HOST"),
-        "port": config.get("EMAIL_PORT"),
-        "username": config.get("EMAIL_HOST_USER"),
-        "password": config.get("EMAIL_HOST_PASSWORD"),
-        "use_tls": config.get("EMAIL_USE_TLS"),
-        "use_ssl": config.get("EMAIL_USE_SSL"),
-    }
-    if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
-        return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": {k: v for k, v in options.items() if v}}
-    return {"BACKEND": config["EMAIL_BACKEND"]}
+        url = "filemail://"
+    return mailer_from_url(url, timeout=MAIL_TIMEOUT, base_dir=BASE_DIR, default_dir=VAR_DIR / "mail")
 
 
-MAILERS = {"default": _mailer_from_url(env.str("EMAIL_URL", default=""))}
+MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=""))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HydroSpark Water <billing@hydrospark.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
