@@ -478,7 +478,7 @@ def _label_value(pdf: BillPDF, box: Rect, y: float, label: str, value: str) -> f
 
 
 def _amount_due_box(pdf: BillPDF, doc: BillDocument, box: Rect, y: float) -> float:
-    label, amount, note = _amount_due_words(doc)
+    label, amount, note = amount_due_words(doc)
     pdf.style(8.5, MUTED)
     lh_small = pdf.line_height()
     pdf.fit(amount, box.w - 6, 17, 9, bold=True, colour=DEEP)
@@ -500,7 +500,7 @@ def _amount_due_box(pdf: BillPDF, doc: BillDocument, box: Rect, y: float) -> flo
     return y + height
 
 
-def _amount_due_words(doc: BillDocument) -> tuple[str, str, str]:
+def amount_due_words(doc: BillDocument) -> tuple[str, str, str]:
     if not doc.issued:
         return WORDS["amount_due"], money(doc.charges), WORDS["draft_note"]
     if doc.amount_due <= 0:
@@ -537,65 +537,99 @@ def _columns(pdf: BillPDF, doc: BillDocument) -> tuple[float, float, float]:
     return date_w, RIGHT - LEFT - date_w - amount_w, amount_w
 
 
-def _account(flow: _Flow, doc: BillDocument) -> None:
-    """SPEC §2a: previous balance, what happened since the last bill, this period's charges line by line,
-    and the total due with its date. The figures add up down the page: the balance on the last bill, the
-    entries before the issue day, the previous balance (the day before the issue date), entries of the
-    issue day itself, this bill's charges, the amount due."""
-    columns = _columns(flow.pdf, doc)
-    flow.heading(WORDS["your_account"], WORDS["your_account_continued"])
+@dataclass(frozen=True)
+class AccountRow:
+    """One row of the bill's account section, as the PDF, the bill page and the email print it.
+    kind: "entry" (a balance or an entry of the ledger), "subtotal", "charges" (this period's total),
+    "line" (one of this period's lines, with how it was computed in `detail`)."""
+
+    kind: str
+    label: str
+    amount: Decimal
+    date: datetime.date | None = None
+    detail: str = ""
+
+    @property
+    def amount_text(self) -> str:
+        return money(self.amount)
+
+    @property
+    def date_text(self) -> str:
+        return short_date(self.date) if self.date else ""
+
+
+def account_rows(doc: BillDocument) -> list[AccountRow]:
+    """SPEC §2a: previous balance, what happened since the last bill, this period's charges line by line.
+    The figures add up down the page: the balance on the last bill, the entries before the issue day,
+    the previous balance (the day before the issue date), entries of the issue day itself, this bill's
+    charges; the total due follows them (doc.amount_due)."""
+    rows = []
     if doc.previous_balance is not None:
         before = [line for line in doc.activity if line.date is None or line.date < doc.issue_date]
-        same_day = doc.activity[len(before) :]  # the statement lists entries in date order
         if before:
-            _money_row(flow, columns, None, WORDS["opening_balance"], doc.opening_balance)
-            for line in before:
-                _money_row(flow, columns, line.date, line.label, line.amount)
+            rows.append(AccountRow("entry", WORDS["opening_balance"], doc.opening_balance))
+            rows += [AccountRow("entry", line.label, line.amount, line.date) for line in before]
         previous = WORDS["previous_balance_on"].format(date=short_date(doc.issue_date - datetime.timedelta(days=1)))
-        _money_row(flow, columns, None, previous, doc.previous_balance, bold=bool(before))
-        for line in same_day:
-            _money_row(flow, columns, line.date, line.label, line.amount)
+        rows.append(AccountRow("subtotal" if before else "entry", previous, doc.previous_balance))
+        # the statement lists entries in date order: the rest are the issue day's own
+        rows += [AccountRow("entry", line.label, line.amount, line.date) for line in doc.activity[len(before) :]]
     charges = WORDS["charges_for"].format(
         period=f"{doc.period:%B %Y}", start=f"{doc.period:%b} {doc.period.day}", end=short_date(doc.period_end)
     )
-    _money_row(flow, columns, None, charges, doc.charges, bold=True)
-    _charge_lines(flow, doc, columns)
+    rows.append(AccountRow("charges", charges, doc.charges))
+    rows += [AccountRow("line", line.label, line.amount, detail=line.detail) for line in doc.lines]
+    return rows
+
+
+def total_due_words(doc: BillDocument) -> tuple[Decimal, str]:
+    """The total amount due and the sentence under it."""
+    if not doc.issued:
+        return doc.charges, WORDS["draft_note"]
+    if doc.amount_due <= 0:
+        return doc.amount_due, WORDS["credit_note"]
+    return doc.amount_due, WORDS["pay_by"].format(date=long_date(doc.due_date))
+
+
+def _account(flow: _Flow, doc: BillDocument) -> None:
+    columns = _columns(flow.pdf, doc)
+    date_w, text_w, amount_w = columns
+    rows = account_rows(doc)
+    flow.heading(WORDS["your_account"], WORDS["your_account_continued"])
+    label_w = _line_label_width(flow.pdf, rows, text_w)
+    for row in rows:
+        if row.kind == "line":
+            cells = [
+                _Cell("", date_w),
+                _Cell(row.label, label_w, indent=4, size=8.5),
+                _Cell(row.detail, text_w - label_w, size=8.5, colour=MUTED),
+                _Cell(row.amount_text, amount_w, "R", size=8.5),
+            ]
+            flow.row(cells, gap=0.4)
+            continue
+        bold = row.kind != "entry"
+        flow.row(
+            [
+                _Cell(row.date_text, date_w, colour=MUTED),
+                _Cell(row.label, text_w, bold=bold),
+                _Cell(row.amount_text, amount_w, "R", bold=bold),
+            ]
+        )
     flow.y += 0.8
     flow.rule(INK, 0.3)
     _total_due(flow, doc, *columns)
     flow.section = ""
 
 
-def _charge_lines(flow: _Flow, doc: BillDocument, columns) -> None:
-    """Each line of this period's charges: its label, then how it was computed (muted), then its amount.
-    The label column is as wide as the longest label, up to 60% of the room; both wrap past that."""
-    date_w, text_w, amount_w = columns
-    flow.pdf.style(8.5, INK)
-    widest = max((flow.pdf.get_string_width(line.label) for line in doc.lines), default=0) + 4 + 3
-    label_w = min(widest, text_w * 0.6)
-    for line in doc.lines:
-        cells = [
-            _Cell("", date_w),
-            _Cell(line.label, label_w, indent=4, size=8.5),
-            _Cell(line.detail, text_w - label_w, size=8.5, colour=MUTED),
-            _Cell(money(line.amount), amount_w, "R", size=8.5),
-        ]
-        flow.row(cells, gap=0.4)
-
-
-def _money_row(flow: _Flow, columns, day, label: str, amount: Decimal, bold: bool = False) -> None:
-    date_w, text_w, amount_w = columns
-    flow.row(
-        [
-            _Cell(short_date(day) if day else "", date_w, colour=MUTED),
-            _Cell(label, text_w, bold=bold),
-            _Cell(money(amount), amount_w, "R", bold=bold),
-        ]
-    )
+def _line_label_width(pdf: BillPDF, rows: Sequence[AccountRow], text_w: float) -> float:
+    """This period's lines: the label column as wide as the longest label (indent and a gap included), up to
+    60% of the room; the muted "how it was computed" column takes the rest. Both wrap past that."""
+    pdf.style(8.5, INK)
+    widest = max((pdf.get_string_width(row.label) for row in rows if row.kind == "line"), default=0) + 4 + 3
+    return min(widest, text_w * 0.6)
 
 
 def _total_due(flow: _Flow, doc: BillDocument, date_w: float, text_w: float, amount_w: float) -> None:
-    amount = doc.amount_due if doc.issued else doc.charges
+    amount, note = total_due_words(doc)
     flow.row(
         [
             _Cell("", date_w),
@@ -603,12 +637,6 @@ def _total_due(flow: _Flow, doc: BillDocument, date_w: float, text_w: float, amo
             _Cell(money(amount), amount_w, "R", size=10.5, bold=True),
         ]
     )
-    if not doc.issued:
-        note = WORDS["draft_note"]
-    elif doc.amount_due <= 0:
-        note = WORDS["credit_note"]
-    else:
-        note = WORDS["pay_by"].format(date=long_date(doc.due_date))
     flow.row([_Cell("", date_w), _Cell(note, text_w + amount_w, size=8.5, colour=MUTED)])
     flow.y += 3
 
@@ -699,11 +727,22 @@ def _month_texts(history, i: int) -> list[str]:
 # --- about the bill -------------------------------------------------------------------------------------
 
 
-def _how_to_pay(flow: _Flow, doc: BillDocument) -> None:
+def how_to_pay_sentence(doc: BillDocument) -> str:
     utility = doc.utility
-    text = WORDS["how_to_pay"].format(
+    return WORDS["how_to_pay"].format(
         name=utility.name, address=", ".join(utility.address_lines), phone=utility.phone, account=doc.location_id
     )
+
+
+def late_fee_sentence(doc: BillDocument) -> str:
+    if not doc.late_fee_terms:
+        return ""
+    percent, grace = doc.late_fee_terms
+    return WORDS["late_fee"].format(percent=f"{percent.normalize():f}", grace=grace)
+
+
+def _how_to_pay(flow: _Flow, doc: BillDocument) -> None:
+    text = how_to_pay_sentence(doc)
     flow.pdf.style(8.5)
     flow.heading(WORDS["how_to_pay_title"], keep=len(flow.pdf.wrap(text, RIGHT - LEFT)) * flow.pdf.line_height() + 1)
     flow.paragraph(text)
@@ -716,8 +755,7 @@ def _about(flow: _Flow, doc: BillDocument) -> None:
     if doc.rates_label:
         flow.paragraph(WORDS["rates"].format(rates=doc.rates_label))
     if doc.late_fee_terms:
-        percent, grace = doc.late_fee_terms
-        flow.paragraph(WORDS["late_fee"].format(percent=f"{percent.normalize():f}", grace=grace))
+        flow.paragraph(late_fee_sentence(doc))
     flow.paragraph(WORDS["questions"].format(phone=utility.phone, email=utility.email))
 
 
@@ -769,7 +807,7 @@ def _stub_fields(pdf: BillPDF, doc: BillDocument, box: Rect) -> None:
     y = box.y
     for label, value in rows:
         y = _label_value(pdf, box, y, label, value) + 0.8
-    label, amount, _ = _amount_due_words(doc)
+    label, amount, _ = amount_due_words(doc)
     y = _label_value(pdf, box, y + 0.5, label, amount)
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.2)

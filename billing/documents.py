@@ -1,63 +1,161 @@
-"""Bill documents: the context shared by the HTML bill and the email, the PDF (fpdf2, pure function of
-the bill) and the bill email (text + HTML + the PDF attached).
+"""Bill documents: one `BillDocument` (plain data) per bill, drawn three ways from the same figures: the
+HTML partial `billing/_bill.html` (staff page and portal), the PDF (`render_bill_pdf`, laid out in
+billing.bill_pdf for a #10 double-window envelope) and the bill email (text + HTML + the PDF attached).
+`bills_print_file` draws many bills into one print file for the mail house.
 
-`render_bill_pdf(bill) -> bytes` and the `billing/_bill.html` partial (context from
-`bill_document_context(bill)`) are what the portal shows to customers.
+The account section (SPEC §2a) comes from billing.account.bill_statement; nothing here computes a balance.
 """
 
 import datetime
-import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 
-import matplotlib
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
-from fpdf import FPDF
 
 from metering.charts import chart_summary, inline_svg, monthly_usage_chart
+from metering.selectors import usage_totals
 
-from .models import Bill, PaymentStatus
+from .account import BillStatement, bill_statement
+from .bill_pdf import (
+    AccountLine,
+    BillDocument,
+    BillPDF,
+    ChargeLine,
+    Utility,
+    account_rows,
+    amount_due_words,
+    ccf,
+    draw_bill,
+    how_to_pay_sentence,
+    late_fee_sentence,
+    long_date,
+    money,
+    total_due_words,
+)
+from .models import Bill, BillLine
+from .periods import add_months, period_end
 from .selectors import usage_history
 
-# fpdf2 subsets the font with fontTools, which logs a dozen INFO lines per PDF.
-logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
-
-GALLONS_PER_CCF = 748
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu ships with matplotlib: no extra download
 CHART_SECONDS = 3600
-BLUE, DEEP, INK, MUTED, LINE = (11, 92, 171), (8, 59, 110), (33, 47, 61), (91, 107, 127), (214, 222, 232)
-STATUS_COLOURS = {
-    PaymentStatus.PAID: (25, 135, 84),
-    PaymentStatus.OVERDUE: (200, 35, 51),
-    PaymentStatus.PARTIALLY_PAID: (176, 112, 0),
-    PaymentStatus.UNPAID: BLUE,
-}
+HISTORY_MONTHS = 13
+ID_CHUNK = 2_000  # customer ids per IN (…) list: well under every database's parameter limit
+
+
+def utility() -> Utility:
+    return Utility(
+        name=settings.UTILITY_NAME,
+        address_lines=tuple(part.strip() for part in settings.UTILITY_ADDRESS.split(";") if part.strip()),
+        phone=settings.UTILITY_PHONE,
+        email=settings.UTILITY_EMAIL,
+    )
+
+
+def address_lines(customer) -> tuple[str, ...]:
+    """The envelope's lines after the name: the business (or facility), then the mailing address with
+    its last two parts ("Dallas", "TX 75201") joined as the city line, as USPS writes it."""
+    parts = [part.strip() for part in customer.mailing_address.split(",") if part.strip()]
+    if len(parts) >= 3:
+        parts = [*parts[:-2], f"{parts[-2]}, {parts[-1]}"]
+    company = customer.business_name or customer.facility_name
+    return tuple([company, *parts] if company else parts)
+
+
+def line_detail(line: BillLine) -> str:
+    """How a line was computed, in words a customer checks with a calculator."""
+    if line.kind == BillLine.Kind.TIER:
+        return f"{line.quantity_text} × {line.rate_text}"
+    if line.kind == BillLine.Kind.SEASONAL:
+        # The line is the extra (or the discount), not the multiplied total: ×1.2 is "+20% of".
+        percent = ((line.rate - 1) * 100).normalize()
+        sign = "+" if percent > 0 else "−"
+        return f"{sign}{abs(percent):f}% of ${line.quantity:,.2f}"
+    return ""
+
+
+def rates_label(schedule) -> str:
+    """The rate schedule as customers know it: its name, who it is for, since when."""
+    since = long_date(schedule.effective_from)
+    if schedule.customer_type:
+        return f"{schedule.name} for {schedule.get_customer_type_display().lower()} customers, since {since}"
+    return f"{schedule.name}, since {since}"
+
+
+def bill_document(
+    bill: Bill,
+    *,
+    statement: BillStatement | None = None,
+    history: Sequence[tuple[datetime.date, Decimal]] = (),
+    lines: Sequence[BillLine] | None = None,
+) -> BillDocument:
+    """The bill's document. `bill` with customer and rate_schedule selected and lines prefetched;
+    `statement` from billing.account.bill_statement (None for a draft: no account section)."""
+    customer, schedule = bill.customer, bill.rate_schedule
+    lines = list(bill.lines.all()) if lines is None else lines
+    issued = statement is not None and bill.issue_date is not None
+    return BillDocument(
+        number=bill.number or "",
+        issued=bill.status != Bill.Status.DRAFT,
+        period=bill.period,
+        period_end=bill.period_end,
+        issue_date=bill.issue_date,
+        due_date=bill.due_date,
+        location_id=customer.location_id,
+        name=customer.name,
+        address_lines=address_lines(customer),
+        days_read=bill.days_read,
+        days_in_period=bill.days_in_period,
+        usage_ccf=bill.usage_ccf,
+        usage_gallons=bill.usage_gallons,
+        lines=tuple(ChargeLine(line.label, line_detail(line), line.amount) for line in lines),
+        charges=bill.total_amount,
+        amount_due=statement.amount_due if issued else bill.total_amount,
+        previous_balance=statement.previous_balance if issued else None,
+        opening_balance=statement.opening_balance if issued else Decimal("0"),
+        activity=tuple(AccountLine(s.date, s.label, s.amount) for s in statement.activity) if issued else (),
+        history=tuple(history),
+        rates_label=rates_label(schedule),
+        late_fee_terms=(schedule.late_fee_percent, schedule.late_fee_grace_days) if schedule.late_fee_percent else None,
+        utility=utility(),
+        cancelled=bill.status == Bill.Status.CANCELLED,
+    )
+
+
+def _statement(bill: Bill) -> BillStatement | None:
+    return bill_statement(bill) if bill.issue_date else None
 
 
 def bill_document_context(bill: Bill, *, chart: bool = True) -> dict:
     """Everything the bill partial and the email print. `bill` comes from selectors.bill_detail."""
-    lines = list(bill.lines.all())
-    payments = list(bill.payments.all())
     history = usage_history(bill)
+    doc = bill_document(bill, statement=_statement(bill), history=history)
+    amount_due_label, amount_due_text, amount_due_note = amount_due_words(doc)
+    total_due, total_due_note = total_due_words(doc)
     context = {
         "bill": bill,
+        "doc": doc,
+        "account_rows": account_rows(doc),
+        "amount_due_label": amount_due_label,
+        "amount_due_text": amount_due_text,
+        "amount_due_note": amount_due_note,
+        "total_due_text": money(total_due),
+        "total_due_note": total_due_note,
+        "usage_ccf_text": ccf(doc.usage_ccf),
+        "late_fee_text": late_fee_sentence(doc),
+        "how_to_pay_text": how_to_pay_sentence(doc),
         "customer": bill.customer,
-        "lines": lines,
-        "tier_lines": [line for line in lines if line.kind == "tier"],
-        "payments": payments,
-        "paid_amount": bill.paid_amount(),
-        "total_text": f"${bill.total_amount:,.2f}",
-        "open_balance": bill.open_balance(),
         "payment_status": bill.payment_status_for(),
         "payment_status_label": bill.get_payment_status_display(),
-        "usage_gallons": bill.usage_gallons,
+        "open_balance": bill.open_balance(),
         "period_label": f"{bill.period:%B %Y}",
         "history": history,
         "chart_summary": chart_summary(history, period="month") if history else "",
+        "utility": doc.utility,
     }
     if chart and history:
         context["chart_svg"] = inline_svg(chart_bytes(bill, history, "svg"), label_id=f"bill-{bill.pk}-chart-summary")
@@ -65,13 +163,13 @@ def bill_document_context(bill: Bill, *, chart: bool = True) -> dict:
 
 
 def chart_bytes(bill: Bill, history, fmt: str) -> bytes:
-    """The 13-month chart (cached: reads older than the bill rarely change, and a correction shows
-    within the hour)."""
-    key = f"billing:chart:{bill.pk}:{fmt}:{len(history)}:{sum(u for _, u in history)}"
+    """The 13-month chart of the bill page (cached: reads older than the bill rarely change, and a
+    correction shows within the hour). The customer id is in the key: bill ids are never reused, but a
+    cache shared by customers must not be able to mix them up."""
+    key = f"billing:chart:{bill.customer_id}:{bill.pk}:{fmt}:{len(history)}:{sum(u for _, u in history)}"
     data = cache.get(key)
     if data is None:
-        size = (7.2, 2.4) if fmt == "png" else (8, 2.8)
-        data = monthly_usage_chart(history, fmt=fmt, highlight_month=bill.period, size=size, dpi=150)
+        data = monthly_usage_chart(history, fmt=fmt, highlight_month=bill.period, size=(8, 2.8), dpi=150)
         cache.set(key, data, CHART_SECONDS)
     return data
 
@@ -80,205 +178,77 @@ def chart_bytes(bill: Bill, history, fmt: str) -> bytes:
 
 
 def render_bill_pdf(bill: Bill) -> bytes:
-    """The bill as a one-page PDF a customer understands (`bill` from selectors.bill_detail)."""
-    context = bill_document_context(bill, chart=False)
-    pdf = _BillPDF(bill)
-    pdf.add_page()
-    _header(pdf, bill, context)
-    _summary(pdf, bill, context)
-    _lines(pdf, bill, context)
-    _payments(pdf, context)
-    _chart(pdf, bill, context)
+    """The bill as a PDF (`bill` from selectors.bill_detail): the same pages the mail house prints."""
+    doc = bill_document(bill, statement=_statement(bill), history=usage_history(bill))
+    pdf = BillPDF(title=f"{doc.utility.name} water bill {bill.number or 'draft'}")
+    draw_bill(pdf, doc)
     return bytes(pdf.output())
 
 
-class _BillPDF(FPDF):
-    def __init__(self, bill: Bill):
-        super().__init__(orientation="portrait", unit="mm", format="Letter")
-        self.bill = bill
-        self.set_margins(16, 14, 16)
-        self.set_auto_page_break(True, margin=18)
-        self.add_font("DejaVu", "", FONT_DIR / "DejaVuSans.ttf")
-        self.add_font("DejaVu", "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-        self.set_title(f"HydroSpark water bill {bill.number or 'draft'}")
-        self.set_author("HydroSpark Water")
-        self.set_creation_date(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))  # same bill, same bytes
-
-    def header(self):
-        if not self.bill.is_issued:
-            self.set_font("DejaVu", "B", 40)
-            self.set_text_color(235, 238, 243)
-            with self.rotation(30, x=self.w / 2, y=self.h / 2):
-                self.text(self.w / 2 - 75, self.h / 2, "DRAFT – NOT A BILL")
-
-    def footer(self):
-        self.set_y(-14)
-        self.set_font("DejaVu", "", 7.5)
-        self.set_text_color(*MUTED)
-        self.cell(
-            0,
-            4,
-            "HydroSpark Water · Customer service (214) 555-0100 · billing@hydrospark.com · 1 CCF = 748 US gallons",
-            align="C",
-        )
+def documents_queryset(bills):
+    """What bills_print_file reads of each bill, in three queries for any number of bills."""
+    return bills.select_related("customer", "rate_schedule").prefetch_related(
+        Prefetch("lines", queryset=BillLine.objects.order_by("position"))
+    )
 
 
-def _text(pdf, size, colour=INK, bold=False):
-    pdf.set_font("DejaVu", "B" if bold else "", size)
-    pdf.set_text_color(*colour)
+def bills_print_file(
+    bills: Iterable[Bill],
+    *,
+    statements: Mapping[int, BillStatement] | None = None,
+    histories: Mapping[int, Sequence[tuple[datetime.date, Decimal]]] | None = None,
+) -> tuple[bytes, list[dict]]:
+    """One US Letter PDF of many bills for the mail house, each bill starting on a new page, in the order
+    given, and its manifest: one row per bill (location_id, bill_number, name, mailing_address,
+    first_page, pages; pages counted from 1 in the file).
+
+    `bills` as documents_queryset gives them. `statements` ({bill id: BillStatement}) when the caller has
+    them; otherwise each issued bill's is read with bill_statement. `histories` ({bill id: [(month, CCF)]})
+    are read for all bills at once when not given (13 grouped queries per billed month)."""
+    bills = list(bills)
+    histories = usage_histories(bills) if histories is None else histories
+    pdf = BillPDF(title=f"{settings.UTILITY_NAME} bills")
+    manifest = []
+    for bill in bills:
+        statement = statements.get(bill.pk) if statements is not None else _statement(bill)
+        doc = bill_document(bill, statement=statement, history=histories.get(bill.pk, ()))
+        first = pdf.page + 1
+        pages = draw_bill(pdf, doc)
+        manifest.append(_manifest_row(bill, first, pages))
+    return bytes(pdf.output()), manifest
 
 
-def _header(pdf: FPDF, bill: Bill, context: dict) -> None:
-    pdf.set_fill_color(*DEEP)
-    pdf.rect(0, 0, pdf.w, 24, style="F")
-    pdf.set_xy(16, 7)
-    _text(pdf, 16, (255, 255, 255), bold=True)
-    pdf.cell(100, 8, "HydroSpark Water")
-    _text(pdf, 10, (255, 255, 255))
-    pdf.set_xy(pdf.w - 96, 6)
-    pdf.multi_cell(80, 5, f"Water bill for {context['period_label']}\n{bill.number or 'Draft (not issued)'}", align="R")
+def _manifest_row(bill: Bill, first: int, pages: int) -> dict:
     customer = bill.customer
-    pdf.set_xy(16, 32)
-    _text(pdf, 10, bold=True)
-    pdf.cell(100, 5, customer.name, new_x="LMARGIN", new_y="NEXT")
-    _text(pdf, 9.5)
-    for line in [customer.business_name or customer.facility_name, *customer.mailing_address.split(", ", 1)]:
-        if line:
-            pdf.cell(100, 4.8, line, new_x="LMARGIN", new_y="NEXT")
-    rows = [
-        ("Account (Location ID)", customer.location_id),
-        ("Customer type", customer.get_customer_type_display()),
-        ("Issue date", f"{bill.issue_date:%B %-d, %Y}" if bill.issue_date else "Not issued"),
-        ("Billing cycle", str(customer.cycle_number)),
-    ]
-    pdf.set_y(32)
-    for name, value in rows:
-        pdf.set_x(pdf.w - 96)
-        _text(pdf, 8.5, MUTED)
-        pdf.cell(40, 4.8, name)
-        _text(pdf, 9.5)
-        pdf.cell(40, 4.8, value, align="R", new_x="LMARGIN", new_y="NEXT")
+    return {
+        "location_id": customer.location_id,
+        "bill_number": bill.number or "",
+        "name": customer.name,
+        "mailing_address": customer.mailing_address,
+        "first_page": first,
+        "pages": pages,
+    }
 
 
-def _summary(pdf: FPDF, bill: Bill, context: dict) -> None:
-    top = 58
-    pdf.set_draw_color(*LINE)
-    pdf.set_fill_color(244, 247, 251)
-    pdf.rect(16, top, pdf.w - 32, 30, style="DF", round_corners=True, corner_radius=2.5)
-    days = f"{bill.days_read} of {bill.days_in_period} days read"
-    boxes = [
-        ("Service period", f"{bill.period:%b %-d} – {bill.period_end:%b %-d, %Y}", days),
-        ("Water used", f"{bill.usage_ccf.normalize():f} CCF", f"{context['usage_gallons']:,} gallons"),
-        _amount_box(bill, context),
-    ]
-    width = (pdf.w - 32) / 3
-    for i, (name, value, note) in enumerate(boxes):
-        x = 16 + i * width + 5
-        pdf.set_xy(x, top + 4)
-        _text(pdf, 8.5, MUTED)
-        pdf.cell(width - 10, 4.5, name)
-        pdf.set_xy(x, top + 10)
-        _text(pdf, 15, DEEP if i < 2 else BLUE, bold=True)
-        pdf.cell(width - 10, 8, value)
-        pdf.set_xy(x, top + 20)
-        _text(pdf, 8.5, MUTED)
-        pdf.cell(width - 10, 4.5, note)
-    status = context["payment_status"]
-    if status:
-        pdf.set_xy(16 + 2 * width + 5, top + 24.5)
-        _text(pdf, 8.5, STATUS_COLOURS[status], bold=True)
-        pdf.cell(width - 10, 4, context["payment_status_label"])
-    if bill.is_partial:
-        pdf.set_xy(16, top + 32)
-        _text(pdf, 8.5, MUTED)
-        pdf.multi_cell(
-            0,
-            4.2,
-            f"Your meter reported {bill.days_read} of the {bill.days_in_period} days of this period: "
-            "you are billed for the water used on those days.",
-        )
-
-
-def _amount_box(bill: Bill, context: dict) -> tuple[str, str, str]:
-    if context["payment_status"] == PaymentStatus.PAID:
-        return ("Amount due", "Paid in full", f"${bill.total_amount:,.2f}, thank you")
-    if not bill.is_issued:
-        return ("Total", f"${bill.total_amount:,.2f}", "draft")
-    return ("Amount due", f"${context['open_balance']:,.2f}", f"by {bill.due_date:%B %-d, %Y}")
-
-
-def _lines(pdf: FPDF, bill: Bill, context: dict) -> None:
-    pdf.set_y(max(pdf.get_y() + 4, 96))
-    _text(pdf, 11, DEEP, bold=True)
-    pdf.cell(0, 7, "How your bill is calculated", new_x="LMARGIN", new_y="NEXT")
-    widths = (92, 30, 30, 31.9)
-    with pdf.table(
-        col_widths=widths,
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-        borders_layout="HORIZONTAL_LINES",
-        line_height=5.6,
-        headings_style=_heading_style(),
-        first_row_as_headings=True,
-        padding=(0.8, 1.5),
-    ) as table:
-        _text(pdf, 9)
-        table.row(["Charge", "Quantity", "Rate", "Amount"])
-        for line in context["lines"]:
-            table.row([line.label, *_line_cells(line)])
-    pdf.ln(1.5)
-    _text(pdf, 11, DEEP, bold=True)
-    pdf.cell(widths[0] + widths[1] + widths[2], 7, "Total for this period")
-    pdf.cell(widths[3], 7, f"${bill.total_amount:,.2f}", align="R", new_x="LMARGIN", new_y="NEXT")
-
-
-def _line_cells(line) -> list[str]:
-    return [line.quantity_text, line.rate_text, line.amount_text]
-
-
-def _dollars(amount: Decimal) -> str:
-    return f"−${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
-
-
-def _heading_style():
-    from fpdf.fonts import FontFace
-
-    return FontFace(emphasis="BOLD", color=MUTED, size_pt=8.5)
-
-
-def _payments(pdf: FPDF, context: dict) -> None:
-    payments, bill = context["payments"], context["bill"]
-    if not bill.is_issued:
-        return
-    pdf.ln(2)
-    _text(pdf, 9.5)
-    if payments:
-        for payment in payments:
-            pdf.cell(
-                153.9,
-                5,
-                f"Payment received {payment.paid_on:%B %-d, %Y} ({payment.get_method_display()})",
-            )
-            pdf.cell(30, 5, _dollars(-payment.amount), align="R", new_x="LMARGIN", new_y="NEXT")
-    _text(pdf, 10, bold=True)
-    pdf.cell(153.9, 6, f"Balance due by {bill.due_date:%B %-d, %Y}" if bill.due_date else "Balance")
-    pdf.cell(30, 6, f"${context['open_balance']:,.2f}", align="R", new_x="LMARGIN", new_y="NEXT")
-
-
-def _chart(pdf: FPDF, bill: Bill, context: dict) -> None:
-    history = context["history"]
-    if not history:
-        return
-    pdf.ln(4)
-    _text(pdf, 11, DEEP, bold=True)
-    pdf.cell(0, 7, "Your water use, month by month (CCF)", new_x="LMARGIN", new_y="NEXT")
-    png = chart_bytes(bill, history, "png")
-    from io import BytesIO
-
-    pdf.image(BytesIO(png), x=16, w=pdf.w - 32, alt_text=context["chart_summary"])
-    _text(pdf, 8, MUTED)
-    pdf.multi_cell(0, 4, context["chart_summary"])
-    pdf.set_y(pdf.get_y() + 2)
-    pdf.multi_cell(0, 4, f"Rates: {bill.rate_schedule}.")
+def usage_histories(bills: Sequence[Bill]) -> dict[int, list[tuple[datetime.date, Decimal]]]:
+    """{bill id: [(month, CCF)]} of the 13 months up to each bill's period, months with reads only (as
+    selectors.usage_history for one bill): one grouped query per month and chunk of customers."""
+    by_period: dict[datetime.date, list[Bill]] = defaultdict(list)
+    for bill in bills:
+        by_period[bill.period].append(bill)
+    histories: dict[int, list[tuple[datetime.date, Decimal]]] = {bill.pk: [] for bill in bills}
+    for period, group in by_period.items():
+        ids = sorted({bill.customer_id for bill in group})
+        for offset in range(-(HISTORY_MONTHS - 1), 1):
+            month = add_months(period, offset)
+            totals = {}
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ids[start : start + ID_CHUNK]
+                totals.update(usage_totals(start=month, end=period_end(month), customer_ids=chunk))
+            for bill in group:
+                if bill.customer_id in totals:
+                    histories[bill.pk].append((month, totals[bill.customer_id][0]))
+    return histories
 
 
 # --- Email -------------------------------------------------------------------------------------------------

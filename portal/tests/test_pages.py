@@ -154,7 +154,7 @@ def test_bills_list_with_status_and_bill_page_and_pdf(client_for, alice, bills):
     page = client.get("/portal/bills/").content.decode()
     assert "October 2026" in page and "Unpaid" in page and f"/portal/bills/{bill.pk}/pdf/" in page
     page = client.get(f"/portal/bills/{bill.pk}/").content.decode()
-    assert bill.number in page and "How your bill is calculated" in page
+    assert bill.number in page and "Your account" in page and "Total amount due" in page
     response = client.get(f"/portal/bills/{bill.pk}/pdf/")
     assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     assert f"HydroSpark-bill-{bill.number}.pdf" in response["Content-Disposition"]
