@@ -15,7 +15,13 @@ def pages_chars(pdf_bytes: bytes) -> list[list[dict]]:
     with pdfplumber.open(io.BytesIO(pdf_bytes)) as document:
         return [
             [
-                {"text": c["text"], "x0": c["x0"] * MM, "x1": c["x1"] * MM, "top": c["top"] * MM, "bottom": c["bottom"] * MM}
+                {
+                    "text": c["text"],
+                    "x0": c["x0"] * MM,
+                    "x1": c["x1"] * MM,
+                    "top": c["top"] * MM,
+                    "bottom": c["bottom"] * MM,
+                }
                 for c in page.chars
                 if abs(c["matrix"][1]) < 1e-6 and abs(c["matrix"][2]) < 1e-6 and c["text"].strip()
             ]
@@ -46,7 +52,8 @@ def collisions(chars: list[dict], tolerance: float = 0.02) -> list[tuple[str, st
 def _context(chars: list[dict], i: int) -> str:
     char = chars[i]
     same_line = [c for c in chars if abs(c["top"] - char["top"]) < 0.5 and abs(c["x0"] - char["x0"]) < 25]
-    return f"{''.join(c['text'] for c in sorted(same_line, key=lambda c: c['x0']))!r} at ({char['x0']:.1f}, {char['top']:.1f}) mm"
+    text = "".join(c["text"] for c in sorted(same_line, key=lambda c: c["x0"]))
+    return f"{text!r} at ({char['x0']:.1f}, {char['top']:.1f}) mm"
 
 
 def inside(chars: list[dict], x0: float, top: float, x1: float, bottom: float) -> list[dict]:

@@ -21,7 +21,9 @@ from billing.bill_pdf import (
 )
 from billing.tests.pdf_text import collisions, inside, page_text, pages_chars, touching
 
-UTILITY = Utility("HydroSpark Water", ("PO Box 2250", "Dallas, TX 75221-2250"), "(214) 555-0100", "billing@hydrospark.com")
+UTILITY = Utility(
+    "HydroSpark Water", ("PO Box 2250", "Dallas, TX 75221-2250"), "(214) 555-0100", "billing@hydrospark.com"
+)
 LINES = (
     ChargeLine("Tier 1: first 10 CCF", "10 CCF × $2.50/CCF", D("25.00")),
     ChargeLine("Tier 2: next 3.01 CCF", "3.01 CCF × $3.00/CCF", D("9.03")),
@@ -104,7 +106,9 @@ def everything_long() -> BillDocument:
         ),
         activity=tuple(
             AccountLine(
-                datetime.date(2099, 9, 27), "Payment received, thank you (Bank transfer (ACH)) ref 1234567890ABCDEF", -HUGE
+                datetime.date(2099, 9, 27),
+                "Payment received, thank you (Bank transfer (ACH)) ref 1234567890ABCDEF",
+                -HUGE,
             )
             for _ in range(2)
         ),
@@ -115,7 +119,9 @@ def everything_long() -> BillDocument:
 def many_payments() -> BillDocument:
     return july_bill(
         activity=tuple(
-            AccountLine(datetime.date(2019, 7, 1) + datetime.timedelta(days=i % 30), f"Payment by check #{i}", D("-1.00"))
+            AccountLine(
+                datetime.date(2019, 7, 1) + datetime.timedelta(days=i % 30), f"Payment by check #{i}", D("-1.00")
+            )
             for i in range(60)
         )
     )
@@ -141,7 +147,9 @@ BILLS = {
     "sixty payments": many_payments,
     "draft": draft,
     "in credit": in_credit,
-    "no history, first bill": lambda: july_bill(history=(), activity=(), previous_balance=D("0"), opening_balance=D("0")),
+    "no history, first bill": lambda: july_bill(
+        history=(), activity=(), previous_balance=D("0"), opening_balance=D("0")
+    ),
     "partial month": lambda: july_bill(days_read=12, usage_ccf=D("0"), usage_gallons=0),
 }
 

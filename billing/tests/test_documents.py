@@ -81,7 +81,11 @@ def test_the_bill_page_shows_the_same_account(noah_in_july, biller, client_for):
     _, july = noah_in_july
     statement = bill_statement(july)
     page = client_for(biller).get(reverse("billing:bill", args=[july.pk])).content.decode()
-    for text in ["Balance on your last bill", "Payment received, thank you (Card)", "Late fee on bill HS-201906-000001"]:
+    for text in [
+        "Balance on your last bill",
+        "Payment received, thank you (Card)",
+        "Late fee on bill HS-201906-000001",
+    ]:
         assert text in page
     assert "Previous balance on Jul 31, 2019" in page
     assert f"${statement.amount_due:,.2f}" in page and "Please pay by August 22, 2019." in page
@@ -105,8 +109,12 @@ def test_a_credit_on_the_account_says_nothing_is_due(noah, biller):
     issue(JUNE_2019, datetime.date(2019, 7, 1))
     june = bill_of(noah, JUNE_2019)
     payment_record(
-        customer=noah, amount=june.total_amount + D("100"), paid_on=datetime.date(2019, 7, 5), method="check",
-        confirm_credit=True, actor=biller,
+        customer=noah,
+        amount=june.total_amount + D("100"),
+        paid_on=datetime.date(2019, 7, 5),
+        method="check",
+        confirm_credit=True,
+        actor=biller,
     )
     issue(JULY_2019, datetime.date(2019, 8, 1))
     july = bill_of(noah, JULY_2019)
@@ -180,9 +188,7 @@ def test_the_print_file_has_every_bill_from_a_new_page_in_the_order_given(db):
     }
 
 
-def test_the_print_file_reads_a_fixed_number_of_queries_whatever_the_number_of_bills(
-    db, django_assert_max_num_queries
-):
+def test_the_print_file_reads_a_fixed_number_of_queries_whatever_the_number_of_bills(db, django_assert_max_num_queries):
     customers = [make_customer(f"4000000{i:02d}", f"Customer {i}", cycle_number=1) for i in range(6)]
     for customer in customers:
         add_month(customer, JUNE_2019, "9")
