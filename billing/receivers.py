@@ -5,9 +5,10 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import TruncMonth
 from django.dispatch import receiver
 
-from metering.signals import reads_corrected
+from metering.signals import reads_corrected, reads_importing
 
 from .models import Bill
+from .period_lock import lock_periods
 
 
 @receiver(reads_corrected, dispatch_uid="billing.corrections_in_issued_bills")
@@ -22,3 +23,9 @@ def corrections_in_issued_bills(sender, *, corrections, **kwargs) -> list[tuple]
         .values_list("customer_id", "read_date", "bill_number")
     )
     return list(rows)
+
+
+@receiver(reads_importing, dispatch_uid="billing.lock_imported_periods")
+def lock_imported_periods(sender, *, periods, **kwargs) -> None:
+    """An import about to write reads of these months holds their period locks until it commits (issue 11.2)."""
+    lock_periods(periods)

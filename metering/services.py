@@ -29,7 +29,7 @@ from .exceptions import MeterImportError
 from .models import ImportRun, ImportSource, ImportStatus, ReadCorrection
 from .parsing import ATTRIBUTE_KEYS, HEADERS, REJECT_COLUMNS, Chunk, check_chunk, file_chunks, frame_chunks
 from .progress import IMPORT_RUN, is_stalled, last_activity, progress_read, progress_write, stale_after
-from .signals import reads_corrected
+from .signals import reads_corrected, reads_importing
 
 logger = logging.getLogger(__name__)
 
@@ -417,6 +417,10 @@ def _save(run: ImportRun, batch: _Batch, progress: Progress) -> None:
     if list(status) != [ImportStatus.RUNNING]:
         raise _Abandoned
     progress("saving", 0, 0.0)
+    # Before anything is written (a customer row locked here could be what a bill run waits for): the months
+    # of the file's reads are locked against bill runs until this commits.
+    if len(batch.day):
+        reads_importing.send(sender=ImportRun, run=run, periods=_months(batch.day))
     location_ids, created, updated = _save_customers(run, batch)
     customer_id = location_ids[batch.code] if len(batch.code) else np.empty(0, np.int64)
     new, corrected, old_units = _classify(customer_id, batch, existing_ids=set(location_ids.tolist()) - created)
@@ -543,6 +547,12 @@ def _classify(customer_id: np.ndarray, batch: _Batch, *, existing_ids: set[int])
     new = ~found
     corrected = found & (stored_units[position] != batch.units) if len(stored_keys) else corrected
     return new, corrected, stored_units[position][corrected] if len(stored_keys) else np.empty(0, np.int64)
+
+
+def _months(days: np.ndarray) -> list[datetime.date]:
+    """The first days of the months these days (since 1970-01-01) fall in."""
+    epoch = datetime.date(1970, 1, 1)
+    return sorted({(epoch + datetime.timedelta(days=int(d))).replace(day=1) for d in np.unique(days)})
 
 
 def _pack(customer_id: np.ndarray, day: np.ndarray) -> np.ndarray:
