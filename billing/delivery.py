@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -393,3 +393,61 @@ def manifest_csv(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def print_run_record(*, period, print_file: PrintFile | None, actor=None, actor_label: str = "", run=None) -> BillRun:
+    """The print's own BillRun row (the run page shows it and links the file), done."""
+    from .services import _finish_run, _start_run
+
+    run = _start_run(run, period=period, cycles=[], action=BillRun.Action.PRINT, actor=actor, label=actor_label)
+    if print_file is None:
+        run.message = f"Nothing to print for {period:%Y-%m}: every bill on paper was printed before."
+    else:
+        run.message = f"Printed {print_file.bills} bills, {print_file.pages} pages: {print_file.pdf_path}"
+        PrintFile.objects.filter(pk=print_file.pk).update(run=run)
+    _finish_run(run, None)
+    return run
+
+
+# --- The run's delivery report ----------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    period: datetime.date
+    issued: int
+    emailed: int
+    printed: int
+    failed: int  # an email failed and none went since (on paper once printed)
+    reached_nobody: int
+    nobody: list  # the first bills that reached nobody (customer loaded)
+
+
+def delivery_report(*, period: datetime.date, limit: int = 50) -> DeliveryReport:
+    """How the period's issued bills reached their customers (SPEC §2b), counted in one query; the bills that
+    reached nobody (neither accepted by the mail server nor printed) listed, at most `limit`."""
+    bills = Bill.objects.filter(period=period).issued().annotate(
+        emailed=Exists(_deliveries("email", "sent")),
+        printed=Exists(_deliveries("paper", "printed")),
+        email_failed=Exists(_deliveries("email", "failed")),
+    )
+    counts = bills.aggregate(
+        issued=Count("pk"),
+        emailed_n=Count("pk", filter=Q(emailed=True)),
+        printed_n=Count("pk", filter=Q(printed=True)),
+        failed_n=Count("pk", filter=Q(email_failed=True, emailed=False)),
+        nobody_n=Count("pk", filter=Q(emailed=False, printed=False)),
+    )
+    nobody = []
+    if counts["nobody_n"]:
+        unreached = bills.filter(emailed=False, printed=False).select_related("customer")
+        nobody = list(unreached.order_by("customer__location_id")[:limit])
+    return DeliveryReport(
+        period=period,
+        issued=counts["issued"],
+        emailed=counts["emailed_n"],
+        printed=counts["printed_n"],
+        failed=counts["failed_n"],
+        reached_nobody=counts["nobody_n"],
+        nobody=nobody,
+    )

@@ -8,8 +8,10 @@ from ._common import exit_code, listing, period_argument, progress_printer, refu
 
 class Command(BaseCommand):
     help = (
-        "Email every issued bill of a month to its customer (HTML, text and the PDF). A bill already sent is "
-        "skipped unless --resend. Customers without an email address are listed. Exit 1 when some emails failed."
+        "Email every issued bill of a month to its customer's billing email (HTML, text and the PDF). A bill is "
+        "marked sent only once the mail server accepted it; one already sent is skipped unless --resend. "
+        "Customers without a billing email or who chose paper are listed (print_bills prints theirs, and any "
+        "that failed here). Exit 1 when some emails failed or were left for the next run."
     )
 
     def add_arguments(self, parser):
@@ -29,12 +31,15 @@ class Command(BaseCommand):
         send_run_record(period=period, cycles=cycles, report=report, actor_label=label)
         if report.without_email:
             ids = [b.customer.location_id for b in report.without_email]
-            self.stdout.write(f"Without an email address (not sent): {listing(ids)}")
+            self.stdout.write(f"Without a billing email (on paper: print_bills): {listing(ids)}")
         if report.opted_out:
             ids = [b.customer.location_id for b in report.opted_out]
-            self.stdout.write(f"Opted out of bill emails (not sent): {listing(ids)}")
+            self.stdout.write(f"Paper only, by choice (print_bills): {listing(ids)}")
         for bill, error in report.failed:
-            self.stderr.write(f"Failed: {bill.number} to {bill.customer.email}: {error}")
-        style = self.style.WARNING if report.failed else self.style.SUCCESS
+            self.stderr.write(f"Failed: {bill.number} to {bill.customer.bill_email}: {error}")
+        if report.stopped:
+            self.stderr.write(f"Stopped: {report.stopped}. Run send_bills again once the mail server answers.")
+        trouble = report.failed or report.not_attempted
+        style = self.style.WARNING if trouble else self.style.SUCCESS
         self.stdout.write(style(f"{period:%Y-%m}: {report.summary()}"))
-        exit_code(1 if report.failed else 0)
+        exit_code(1 if trouble else 0)
