@@ -41,6 +41,12 @@ class PeriodForm(forms.Form):
 
 
 class PaymentForm(forms.ModelForm):
+    """A payment to the customer's account; above the balance it is refused unless confirmed as a credit."""
+
+    confirm_credit = forms.BooleanField(
+        label="Record any amount above the balance as a credit", required=False, initial=False
+    )
+
     class Meta:
         model = Payment
         fields = ["amount", "paid_on", "method", "reference"]

@@ -167,7 +167,10 @@ def bill_detail(request, pk):
     context.update(
         {
             "can_manage": can_manage,
-            "payment_form": PaymentForm() if can_manage and bill.is_issued and bill.open_balance() > 0 else None,
+            # a payment is to the account; the bill page offers what is still open of this bill
+            "payment_form": PaymentForm(initial={"amount": bill.open_balance()})
+            if can_manage and bill.is_issued and bill.open_balance() > 0
+            else None,
             **_cancel_and_rebill(bill, can_manage),
         }
     )
@@ -206,11 +209,11 @@ def payment_add(request, pk):
         messages.error(request, f"Payment not recorded. {errors or 'Check the form.'}")
         return redirect(back)
     try:
-        payment = services.payment_record(bill=bill, actor=request.user, **form.cleaned_data)
+        payment = services.payment_record(customer=bill.customer, actor=request.user, **form.cleaned_data)
     except BillingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Payment of ${payment.amount:,.2f} recorded on {bill.number}.")
+        messages.success(request, f"Payment of ${payment.amount:,.2f} recorded on {bill.customer.location_id}'s account.")
     return redirect(back)
 
 

@@ -100,8 +100,23 @@ def test_an_overpayment_from_the_page_is_refused_with_a_clear_message(biller, cl
         {"amount": "200.00", "paid_on": "2025-08-10", "method": "card", "next": "/staff/"},
         follow=True,
     )
-    assert "more than the open balance of $109.10" in response.content.decode()
+    assert "more than the account&#x27;s balance of $109.10" in response.content.decode()
     assert not Payment.objects.exists()
+
+
+def test_an_overpayment_confirmed_as_a_credit_is_recorded_on_the_account(biller, client_for, issued_bill):
+    client = client_for(biller)
+    data = {"amount": "200.00", "paid_on": "2025-08-10", "method": "card", "confirm_credit": "on"}
+    client.post(reverse("billing:payment_add", args=[issued_bill.pk]), data)
+    payment = Payment.objects.get()
+    assert (payment.customer, payment.amount, payment.ledger_entry.amount) == (
+        issued_bill.customer, D("200.00"), D("-200.00")
+    )
+
+
+def test_the_bill_page_offers_the_bills_open_amount(biller, client_for, issued_bill):
+    page = client_for(biller).get(reverse("billing:bill", args=[issued_bill.pk])).content.decode()
+    assert 'name="amount" value="109.10"' in page and 'name="confirm_credit"' in page
 
 
 def test_the_bill_page_and_pdf_render(biller, client_for, issued_bill):
