@@ -132,9 +132,11 @@ def period_summary(*, period: datetime.date, cycles=None) -> dict:
         sent=Count("id", filter=Q(sent_at__isnull=False)),
         partial=Count("id", filter=Q(days_read__lt=F("days_in_period"))),
         total_cents=Sum(Round(F("total_amount") * 100)),
+        draft_cents=Sum(Round(F("total_amount") * 100), filter=Q(status=Bill.Status.DRAFT)),
         usage_units=Sum(Round(F("usage_ccf") * 10_000)),
     )
     totals["total_billed"] = (Decimal(int(totals.pop("total_cents") or 0)) / 100).quantize(CENT)
+    totals["drafts_total"] = (Decimal(int(totals.pop("draft_cents") or 0)) / 100).quantize(CENT)
     totals["usage_ccf"] = (Decimal(int(totals.pop("usage_units") or 0)) / 10_000).quantize(Decimal("0.0001"))
     return totals
 

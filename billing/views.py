@@ -1,6 +1,7 @@
 """Staff pages for billing (/staff/billing/): bill runs (preview, issue, send), bills, payments.
 Thin: every action calls billing.services; BillingError becomes a message."""
 
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -74,6 +76,8 @@ def run_action(request):
     if BillRun.objects.filter(period=period, status__in=[BillRun.Status.QUEUED, BillRun.Status.RUNNING]).exists():
         messages.warning(request, f"A run for {period:%Y-%m} is already in progress: wait for it to finish.")
         return redirect(back)
+    if action == BillRun.Action.ISSUE and (confirmation := _issue_confirmation(request, period, cycles)):
+        return confirmation
     scope = selectors.customers_in_scope(cycles=cycles).count()
     if action == BillRun.Action.SEND or scope > BACKGROUND_THRESHOLD:
         run = BillRun.objects.create(
@@ -91,6 +95,27 @@ def run_action(request):
     except BillingError as error:
         messages.error(request, str(error))
     return redirect(back)
+
+
+def _issue_confirmation(request, period, cycles):
+    """Issuing makes bills final, so the page asks once more with what will be issued: the count and the
+    total. The answer carries them back; if the drafts changed in between (a recompute), it asks again."""
+    summary = selectors.period_summary(period=period, cycles=cycles)
+    expected = f"{summary['drafts']}:{summary['drafts_total']}"
+    if not summary["drafts"] or request.POST.get("confirm") == expected:
+        return None
+    today = timezone.localdate()
+    context = {
+        "period": period,
+        "cycles": cycles,
+        "summary": summary,
+        "expected": expected,
+        "changed": "confirm" in request.POST,
+        "issue_date": today,
+        "due_date": today + datetime.timedelta(days=services.DUE_DAYS),
+        "scope_query": _scope_query(period, cycles),
+    }
+    return render(request, "billing/run_confirm.html", context)
 
 
 def _enqueue(run: BillRun, *, resend: bool) -> None:

@@ -58,7 +58,12 @@ def test_billing_computes_and_issues_from_the_page(biller, client_for, alice_acc
     assert Bill.objects.get().status == "draft"
     page = client.get(reverse("billing:runs"), {"period": "2025-07"})
     assert page.status_code == 200 and b"Issue 1 draft" in page.content
-    client.post(reverse("billing:run_action"), {"period": "2025-07", "cycles": "", "action": "issue"})
+    confirm = client.post(reverse("billing:run_action"), {"period": "2025-07", "cycles": "", "action": "issue"})
+    assert Bill.objects.get().status == "draft"  # the page asks first (issue 10.7)
+    client.post(
+        reverse("billing:run_action"),
+        {"period": "2025-07", "cycles": "", "action": "issue", "confirm": confirm.context["expected"]},
+    )
     assert Bill.objects.get().status == "issued"
 
 
