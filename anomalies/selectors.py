@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from hydrospark.units import usage_text
+
 from .models import Anomaly, DetectionRun, Method, Status
 
 # When one day is flagged by several methods, the customer sees the figure of the most local baseline.
@@ -30,6 +32,13 @@ class Notice:
     since: datetime.date | None = None
     days: int = 1
     methods: tuple[str, ...] = field(default_factory=tuple)
+    sentence: str = ""  # message with "{usage}" where the day's use goes, so it can follow the unit
+
+    def text(self, unit: str = "ccf") -> str:
+        """The message with the use in the reader's unit ("ccf" or "gallons"), as the portal shows it."""
+        if not self.sentence:
+            return self.message
+        return self.sentence.format(usage=usage_text(self.usage_ccf, unit, trim=True))
 
 
 def open_notices_for_customer(customer, *, limit: int | None = 3) -> list[Notice]:
@@ -81,11 +90,12 @@ def _high_use_notices(rows, today) -> list[Notice]:
     for day, found in by_day.items():
         _, method, usage, mean = min(found, key=lambda r: METHOD_PREFERENCE[r[1]])
         ratio = _ratio(usage, mean)
-        message = f"Unusually high use on {_day(day, today)}: {_ccf(usage)} CCF" + (
+        sentence = f"Unusually high use on {_day(day, today)}: {{usage}}" + (
             f", about {_times(ratio)} your usual" if ratio else ""
         )
+        message = sentence.format(usage=usage_text(usage, trim=True))
         methods = tuple(sorted(r[1] for r in found))
-        notices.append(Notice(day, usage, _typical(mean), ratio, message, methods=methods))
+        notices.append(Notice(day, usage, _typical(mean), ratio, message, methods=methods, sentence=sentence))
     return notices
 
 
@@ -101,11 +111,11 @@ def _leak_notices(rows, today) -> list[Notice]:
     for run in runs:
         last, first = run[0], run[-1]
         ratio = _ratio(last[2], last[3])
-        message = (
+        sentence = (
             f"Possible leak: your use has stayed high for {len(run)} days since {_day(first[0], today)}"
-            f" ({_ccf(last[2])} CCF on {_day(last[0], today)}"
-            + (f", about {_times(ratio)} your usual)" if ratio else ")")
+            f" ({{usage}} on {_day(last[0], today)}" + (f", about {_times(ratio)} your usual)" if ratio else ")")
         )
+        message = sentence.format(usage=usage_text(last[2], trim=True))
         notices.append(
             Notice(
                 last[0],
@@ -117,6 +127,7 @@ def _leak_notices(rows, today) -> list[Notice]:
                 since=first[0],
                 days=len(run),
                 methods=(Method.LEAK.value,),
+                sentence=sentence,
             )
         )
     return notices
@@ -134,12 +145,6 @@ def _typical(mean) -> Decimal:
 
 def _day(day: datetime.date, today: datetime.date) -> str:
     return f"{day.day} {day:%B}" + ("" if day.year == today.year else f" {day.year}")
-
-
-def _ccf(value) -> str:
-    """3.2000 -> '3.2', 0.0500 -> '0.05', 12 -> '12': two decimals at most, no trailing zeros."""
-    text = f"{Decimal(value).quantize(Decimal('0.01'), ROUND_HALF_UP):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _times(ratio: Decimal) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from accounts.models import Customer
 from billing.pricing import PricedBill, RatePlan, price
 from billing.selectors import rate_plan_for
+from hydrospark.units import usage_text
 from metering.selectors import reads_frame
 
 from .methods import HISTORY_DAYS, UsageForecast, daily_matrix, forecast_usage, month_bounds
@@ -50,18 +51,34 @@ class AnticipatedBill:
 
     @property
     def explanation(self) -> str:
-        """How the figure was estimated, in one sentence a customer can follow."""
+        return self.explain("ccf")
+
+    def explain(self, unit: str = "ccf") -> str:
+        """How the figure was estimated, in one sentence a customer can follow, in their unit ("ccf" or
+        "gallons"). It names the daily use the forecast used, and says why it differs from the recent."""
         month = f"{self.period_start:%B}"
         if self.days_left == 0:
             return f"All of {month}'s reads are in: this is what your bill will come to."
-        so_far = f"{self.observed_ccf:.2f} CCF read so far, plus " if self.days_read else ""
-        basis = (
-            f"your use in the same weeks of past years, adjusted to your recent {self.recent_rate:.2f} CCF a day"
-            if self.has_season
-            else f"your recent average of {self.recent_rate:.2f} CCF a day"
-        )
+        so_far = f"{usage_text(self.observed_ccf, unit)} read so far, plus " if self.days_read else ""
         days = "day" if self.days_left == 1 else "days"
-        return f"{so_far}{self.days_left} {days} to go at about {self.daily_rate:.2f} CCF a day, based on {basis}."
+        rate = f"{usage_text(self.daily_rate, unit)} a day"
+        return f"{so_far}{self.days_left} {days} to go at about {rate}{self._basis(unit)}."
+
+    def _basis(self, unit: str) -> str:
+        recent = f"{usage_text(self.recent_rate, unit)} a day"
+        if self._near_recent:
+            if self.has_season:
+                return f", in line with your recent {recent} and with the same weeks of past years"
+            return f", your average over recent weeks ({recent})"
+        compared = f": {'more' if self.daily_rate > self.recent_rate else 'less'} than your recent {recent}"
+        if self.has_season:  # past years' weeks are the only other thing the method reads
+            return f"{compared}, because it also follows your use in these weeks of past years"
+        return f"{compared}, as use usually changes at this time of year"
+
+    @property
+    def _near_recent(self) -> bool:
+        """The daily use forecast is within 5% of the recent average (the difference is not worth a why)."""
+        return abs(self.daily_rate - self.recent_rate) <= self.recent_rate * Decimal("0.05")
 
 
 def anticipated_bill(*, customer: Customer, as_of: datetime.date, period: datetime.date | None = None):

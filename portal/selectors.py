@@ -11,6 +11,7 @@ from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Round
 
 from forecast.selectors import anticipated_bill
+from hydrospark import periods
 from metering import charts
 from metering.models import MeterRead
 from metering.selectors import daily_usage, monthly_usage
@@ -38,6 +39,13 @@ class UsageSeries:
     range_key: str
     period: str  # "day" or "month"
     rows: list[UsageRow] = field(default_factory=list)
+    through: datetime.date | None = None  # the window's last day (daily) or month (monthly): it moves by date
+
+    @property
+    def highlighted(self) -> datetime.date | None:
+        """The last month, when it has a bar to highlight (a caption must not name a missing one)."""
+        found = self.period == "month" and self.rows and self.rows[-1].start == self.through
+        return self.through if found else None
 
     @property
     def points(self):
@@ -73,9 +81,15 @@ def usage_series(*, customer, range_key: str, today: datetime.date) -> UsageSeri
     return _monthly_series(customer, today, months)
 
 
+def chart_version(series: UsageSeries, version: str) -> str:
+    """What a chart's URL and cache key carry: the data version and the window's end, since the window
+    moves with the date even when no read arrives (a new month starts)."""
+    return f"{version}-{series.through or ''}"
+
+
 def usage_chart(*, customer, series: UsageSeries, unit: str, version: str, highlight=None, size="wide") -> bytes:
-    """The SVG of a series in one of SIZES, drawn once per (customer, range, unit, size, data version)
-    and then served from the cache."""
+    """The SVG of a series in one of SIZES, drawn once per (customer, range, unit, size, chart version)
+    and then served from the cache. `version` is chart_version's."""
     key = f"portal:chart:{customer.pk}:{series.range_key}:{unit}:{size}:{version}:{highlight or ''}"
     svg = cache.get(key)
     if svg is None:
@@ -124,34 +138,46 @@ def to_gallons(ccf: Decimal) -> Decimal:
 def _daily_series(customer, today):
     start, end = _range_bounds("30d", today)
     reads = daily_usage(customer=customer, start=start, end=end)
+    # The span a year earlier maps 29 February to the 28th, so it never inverts (it used to vanish
+    # when the 30 days began on a 29 February); the day itself has no twin to compare with.
     earlier = {
         r.read_date: r.usage_ccf
-        for r in daily_usage(customer=customer, start=_year_before(start) or start, end=_year_before(end) or end)
+        for r in daily_usage(customer=customer, start=periods.year_before(start), end=periods.year_before(end))
     }
     rows = [
         UsageRow(_day_label(r.read_date), r.read_date, r.usage_ccf, earlier.get(_year_before(r.read_date)))
         for r in reads
     ]
-    return UsageSeries("30d", "day", rows)
+    return UsageSeries("30d", "day", rows, end)
 
 
 def _monthly_series(customer, today, months):
-    this_month = today.replace(day=1)
-    start = None if months is None else _add_months(this_month, -(months - 1))
-    fetch_from = None if start is None else _add_months(start, -12)
-    found = monthly_usage(customer=customer, start=fetch_from, end=today)
+    first, last = (None, reads_through(today)) if months is None else month_window(months, today)
+    fetch_from = None if first is None else periods.add_months(first, -12)  # the year before, for comparison
+    found = monthly_usage(customer=customer, start=fetch_from, end=periods.month_end(last))
     by_month = {month: (usage, days) for month, usage, days in found}
-    shown = [month for month in sorted(by_month) if start is None or month >= start]
+    shown = [month for month in sorted(by_month) if (first is None or month >= first) and month <= last]
     rows = []
     for month in shown:
         usage, days = by_month[month]
-        before = by_month.get(_add_months(month, -12))
+        before = by_month.get(periods.add_months(month, -12))
         rows.append(UsageRow(f"{month:%b %Y}", month, usage, before[0] if before else None, days))
-    return UsageSeries("12m" if months == 12 else ("13m" if months == 13 else "all"), "month", rows)
+    return UsageSeries("12m" if months == 12 else ("13m" if months == 13 else "all"), "month", rows, last)
+
+
+def reads_through(today: datetime.date) -> datetime.date:
+    """The latest day the portal shows: reads arrive the day after, so yesterday."""
+    return today - periods.ONE_DAY
+
+
+def month_window(count: int, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """(first month, last month) of "the last `count` months": the months that end with yesterday's,
+    so on the 1st they are `count` complete months, not `count` - 1 and an empty one."""
+    return periods.months_back(count, through=reads_through(today))
 
 
 def dashboard_series(*, customer, today: datetime.date) -> UsageSeries:
-    """The dashboard's 13 months (this month and the twelve before), with the year before for comparison."""
+    """The dashboard's 13 months (yesterday's month and the twelve before), with the year before."""
     return _monthly_series(customer, today, 13)
 
 
@@ -168,25 +194,19 @@ def _draw(series, unit, highlight, size):
 
 
 def _range_bounds(range_key, today):
-    """First and last day of a range. Reads arrive up to yesterday, so "30 days" ends yesterday."""
+    """First and last day of a range, as the usage page shows it (reads arrive up to yesterday)."""
     if range_key == "30d":
-        return today - datetime.timedelta(days=30), today - datetime.timedelta(days=1)
+        return today - datetime.timedelta(days=30), reads_through(today)
     if range_key == "12m":
-        return _add_months(today.replace(day=1), -11), today
-    return datetime.date(1900, 1, 1), today
+        first, last = month_window(12, today)
+        return first, periods.month_end(last)
+    return periods.FIRST_DAY, today  # everything, a read dated today included
 
 
 def _day_label(day: datetime.date) -> str:
     return f"{day:%a %b} {day.day}"
 
 
-def _add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 def _year_before(day: datetime.date) -> datetime.date | None:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return None
+    """The same day a year earlier, for comparison; 29 February has none."""
+    return None if (day.month, day.day) == (2, 29) else periods.year_before(day)

@@ -1,14 +1,12 @@
 """Small display helpers for the portal templates."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import QueryDict
+
+from hydrospark.units import usage_text
 
 register = template.Library()
 
-GALLONS_PER_CCF = 748
 STATUS_CLASSES = {
     "paid": "text-bg-success",
     "overdue": "text-bg-danger",
@@ -22,10 +20,19 @@ def in_unit(ccf, unit="ccf"):
     """A CCF amount shown in the chosen unit: '12.43 CCF' or '9,298 gallons'."""
     if ccf is None or ccf == "":
         return "–"
-    value = Decimal(ccf)
-    if unit == "gallons":
-        return f"{intcomma(int((value * GALLONS_PER_CCF).to_integral_value(ROUND_HALF_UP)))} gallons"
-    return f"{intcomma(value.quantize(Decimal('0.01'), ROUND_HALF_UP))} CCF"
+    return usage_text(ccf, unit)
+
+
+@register.filter
+def notice_in(notice, unit="ccf"):
+    """An unusual-use notice with its figure in the chosen unit."""
+    return notice.text(unit)
+
+
+@register.filter
+def explained_in(forecast, unit="ccf"):
+    """The anticipated bill's one-line explanation, its figures in the chosen unit."""
+    return forecast.explain(unit)
 
 
 @register.filter
