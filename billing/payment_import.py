@@ -131,7 +131,9 @@ def payments_import(*, source, file_name: str, actor=None, actor_label: str = ""
     refused = frame[reasons != ""]
     report.rejects = [
         (int(row[0]), reason, dict(zip(COLUMNS, row[1:], strict=True)))
-        for row, reason in zip(refused[["line", *COLUMNS]].itertuples(index=False, name=None), reasons[reasons != ""])
+        for row, reason in zip(
+            refused[["line", *COLUMNS]].itertuples(index=False, name=None), reasons[reasons != ""], strict=True
+        )
     ]
     good = frame[(reasons == "") & ~repeats].copy()
     good["customer_id"] = good["location_id"].map(customers).astype("int64")
