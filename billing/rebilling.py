@@ -28,7 +28,7 @@ from .exceptions import BillingError
 from .models import Bill, BillLine, LedgerEntry, RateSchedule
 from .periods import days_in, period_end
 from .pricing import PricedBill, price
-from .services import DUE_DAYS, _lock_period
+from .services import DUE_DAYS, _issue_day, _lock_period
 
 REASON_MAX = 500
 _REBILL_NUMBER = re.compile(r"^(?P<root>.+?)(?:-R(?P<n>\d+))?$")
@@ -234,7 +234,7 @@ def bill_rebill(
     """Cancel an issued bill and issue its corrected bill from today's reads (one transaction, under the
     period's lock). Returns the corrected bill."""
     today = today or timezone.localdate()
-    issue_date = _check_issue_date(bill.period, issue_date or today, today)
+    issue_date = _issue_day(bill.period, issue_date or today, today)
     reason = _clean_reason(reason)
     with transaction.atomic():
         _lock_period(bill.period)
@@ -257,7 +257,7 @@ def period_rebill(
     """The `rebill` command and page: cancel and reissue every issued bill of the period whose reads were
     corrected since it was priced (only those of `location_ids` when given). dry_run changes nothing."""
     today = today or timezone.localdate()
-    issue_date = _check_issue_date(period, issue_date or today, today)
+    issue_date = _issue_day(period, issue_date or today, today)
     report = RebillReport(period=period, dry_run=dry_run)
     if location_ids is not None:
         location_ids = _check_locations(report, location_ids)
@@ -287,17 +287,6 @@ def _check_locations(report: RebillReport, location_ids) -> list[str]:
     known = set(Customer.objects.filter(location_id__in=wanted).values_list("location_id", flat=True))
     report.unknown_locations = [loc for loc in wanted if loc not in known]
     return [loc for loc in wanted if loc in known]
-
-
-def _check_issue_date(period: datetime.date, issue_date: datetime.date, today: datetime.date) -> datetime.date:
-    """SPEC §2's rule for issue dates: never before the period's last day, never in the future."""
-    if issue_date > today:
-        raise BillingError(f"The issue date {issue_date:%Y-%m-%d} is in the future.")
-    if issue_date < period_end(period):
-        raise BillingError(
-            f"A bill for {period:%Y-%m} cannot be issued before the period's last day ({period_end(period):%Y-%m-%d})."
-        )
-    return issue_date
 
 
 def _rebill(change: RebillChange, *, reason, issue_date, today, actor, label) -> Bill:

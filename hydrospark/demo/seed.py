@@ -140,8 +140,8 @@ def seed_demo(*, customers: int, today: datetime.date, log=print) -> None:
     log(f"Generated customers: {created} created, {reads} reads added")
     from billing.demo import seed_bills  # billing builds on the reads above
 
-    issued, payments = seed_bills(today=today, recorded_by=User.objects.filter(email="billing@hydrospark.com").first())
-    log(f"Bills for the past months: {issued} issued, {payments} payments recorded")
+    figures = seed_bills(today=today, recorded_by=User.objects.filter(email="billing@hydrospark.com").first())
+    log(f"Accounts for the past months: {figures.summary()}")
     from anomalies.services import anomalies_detect  # the review queue and portal notices need findings
 
     runs = anomalies_detect(actor_label="command seed_demo", notify=False, progress=lambda _: None)
