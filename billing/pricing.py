@@ -128,9 +128,15 @@ def tier_label(index: int, tiers: tuple[Tier, ...]) -> str:
     return f"Tier {index + 1}: next {_ccf(upper - lower)} CCF"
 
 
+SEASONS = {12: "Winter", 1: "Winter", 2: "Winter", 3: "Spring", 4: "Spring", 5: "Spring",
+           6: "Summer", 7: "Summer", 8: "Summer", 9: "Autumn", 10: "Autumn", 11: "Autumn"}  # fmt: skip
+
+
 def seasonal_label(multiplier: Decimal, month: int) -> str:
+    """The seasonal line's label, e.g. Summer surcharge (July) or Winter discount (January). Its share
+    is printed beside it (BillLine.quantity_text): the line is the extra 20%, not ×1.2 of the charge."""
     direction = "surcharge" if multiplier > ONE else "discount"
-    return f"Seasonal {direction} ×{multiplier.normalize():f} ({calendar.month_name[month]})"
+    return f"{SEASONS[month]} {direction} ({calendar.month_name[month]})"
 
 
 def price(usage_ccf: Decimal, plan: RatePlan, month: int) -> PricedBill:

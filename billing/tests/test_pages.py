@@ -127,7 +127,8 @@ def test_the_bill_page_offers_the_bills_open_amount(biller, client_for, issued_b
 def test_the_bill_page_and_pdf_render(biller, client_for, issued_bill):
     client = client_for(biller)
     page = client.get(reverse("billing:bill", args=[issued_bill.pk])).content.decode()
-    assert "Seasonal surcharge ×1.2 (July)" in page and "$109.10" in page and "19,074 gallons" in page
+    assert "Summer surcharge (July)" in page and "$109.10" in page and "19,074 gallons" in page
+    assert "20% of $74.25" in page and "$14.85" in page and "××" not in page  # the extra 20%, not ×1.2
     pdf = client.get(reverse("billing:bill_pdf", args=[issued_bill.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
