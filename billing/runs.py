@@ -15,7 +15,12 @@ from .models import BillRun
 BILL_RUN = runs.Lifecycle(
     name="billing.run",
     model=BillRun,
-    tasks=("billing.tasks.bill_run_task", "billing.tasks.bill_issue_task", "billing.tasks.send_bills_task"),
+    tasks=(
+        "billing.tasks.bill_run_task",
+        "billing.tasks.bill_issue_task",
+        "billing.tasks.send_bills_task",
+        "billing.tasks.print_bills_task",
+    ),
 )
 ACTIVE = (BillRun.Status.QUEUED, BillRun.Status.RUNNING)
 
@@ -49,6 +54,7 @@ def bill_run_queue(*, period: datetime.date, cycles, action: str, actor, resend:
             BillRun.Action.COMPUTE: (tasks.bill_run_task, {}),
             BillRun.Action.ISSUE: (tasks.bill_issue_task, {}),
             BillRun.Action.SEND: (tasks.send_bills_task, {"resend": resend}),
+            BillRun.Action.PRINT: (tasks.print_bills_task, {}),
         }[action]
         transaction.on_commit(lambda: task.enqueue(run_id=run.pk, **kwargs))
         audit_record(actor=actor, action="billing.queue", target=run, summary=f"Queued: {run}")

@@ -101,3 +101,23 @@ def send_bills_task(run_id: int, resend: bool = False) -> str | None:
         return report.summary()
 
     return _run_or_fail(run_id, send)
+
+
+@task
+def print_bills_task(run_id: int, reprint: bool = False) -> str | None:
+    from .delivery import bills_print, print_run_record
+
+    def print_file(run):
+        printed = bills_print(
+            period=run.period,
+            reprint=reprint,
+            actor=run.requested_by,
+            actor_label=run.actor_label,
+            run=run,
+            progress=_reporter(run_id),
+        )
+        return print_run_record(
+            period=run.period, print_file=printed, actor=run.requested_by, actor_label=run.actor_label, run=run
+        ).message
+
+    return _run_or_fail(run_id, print_file)

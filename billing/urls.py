@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, views
+from . import account_views, delivery_views, views
 
 app_name = "billing"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("runs/", views.runs, name="runs"),
     path("runs/act/", views.run_action, name="run_action"),
     path("runs/<int:pk>/", views.run_status, name="run"),
+    path("print-files/<int:pk>/bills.pdf", delivery_views.print_file_pdf, name="print_file_pdf"),
+    path("print-files/<int:pk>/manifest.csv", delivery_views.print_file_manifest, name="print_file_manifest"),
     path("bills/<int:pk>/", views.bill_detail, name="bill"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
     path("bills/<int:pk>/payments/", views.payment_add, name="payment_add"),

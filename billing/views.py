@@ -19,6 +19,7 @@ from hydrospark.query import QueryParams
 from accounts.roles import capability_required, user_can
 
 from . import selectors, services, tasks
+from .delivery import delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
 from .forms import PaymentForm, PeriodForm
@@ -59,6 +60,7 @@ def _preview(period, cycles) -> dict:
             period=period, status__in=[BillRun.Status.QUEUED, BillRun.Status.RUNNING]
         ).first(),
         "preview_rows": PREVIEW_ROWS,
+        "delivery": delivery_report(period=period),
     }
 
 
@@ -79,7 +81,8 @@ def run_action(request):
     if action == BillRun.Action.ISSUE and (confirmation := _issue_confirmation(request, period, cycles)):
         return confirmation
     scope = selectors.customers_in_scope(cycles=cycles).count()
-    if action == BillRun.Action.SEND or scope > BACKGROUND_THRESHOLD:
+    # Sending and printing always go to the worker: each bill is a PDF, made while nobody waits.
+    if action in (BillRun.Action.SEND, BillRun.Action.PRINT) or scope > BACKGROUND_THRESHOLD:
         run = BillRun.objects.create(
             period=period, cycles=cycles, action=action, requested_by=request.user, actor_label=request.user.email
         )
@@ -142,6 +145,8 @@ def run_status(request, pk):
             "message": message,
             "finished": finished,
             "scope_query": _scope_query(run.period, run.cycles),
+            "delivery": delivery_report(period=run.period) if finished else None,
+            "print_file": getattr(run, "print_file", None),
         },
     )
 
