@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Customer
-from accounts.roles import capability_required
+from accounts.roles import capability_required, user_can
 
 from .exceptions import MeterImportError
 from .forms import LocationForm, ReadsFilterForm, UploadForm
@@ -73,6 +73,8 @@ def import_detail(request, pk: int):
             "stale_minutes": _stale_minutes(),
             "corrections": corrections[:CORRECTIONS_SHOWN],
             "more_corrections": len(corrections) > CORRECTIONS_SHOWN,
+            # billing's rebill page is linked by URL name only: metering never imports billing
+            "can_rebill": user_can(request.user, "manage_bills"),
         },
     )
 

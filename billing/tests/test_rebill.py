@@ -195,3 +195,16 @@ def test_rebill_command_exit_codes(tmp_path, july):
     code, out = rebill("--period", "2025-07", "--location", "100000001", "--issue-date", "2025-09-10")
     assert code == 0 and "Cancelled HS-202507-000001, issued HS-202507-000001-R1" in out
     assert Bill.objects.get(number="HS-202507-000001-R1").issue_date == REBILL_ON
+
+
+def test_the_import_page_offers_billing_a_rebill_of_each_corrected_bill(tmp_path, july, client_for, ops):
+    from django.contrib.auth.models import Group
+
+    run = correct(tmp_path, july["alice"].customer, datetime.date(2025, 7, 9), "2.5")
+    page = client_for(ops).get(f"/staff/metering/imports/{run.pk}/").content.decode()
+    assert "HS-202507-000001" in page and "Rebill…" not in page  # Operations imports; Billing rebills
+    ops.groups.add(Group.objects.get(name="Billing"))
+    page = client_for(ops).get(f"/staff/metering/imports/{run.pk}/").content.decode()
+    assert "/staff/billing/rebill/?period=2025-07&amp;locations=100000001" in page
+    preview = client_for(ops).get("/staff/billing/rebill/?period=2025-07&locations=100000001").content.decode()
+    assert "Cancel and reissue 1 bill" in preview
