@@ -113,15 +113,18 @@ class RateScheduleAdmin(admin.ModelAdmin):
     save_as = True  # "Save as new": the way to start a new version from an old one
     readonly_fields = ["created_at", "updated_at"]
 
+    def has_add_permission(self, request):
+        return user_can(request.user, "edit_rates") and super().has_add_permission(request)
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and rate_schedule_is_locked(obj):
             return False
-        return super().has_change_permission(request, obj)
+        return user_can(request.user, "edit_rates") and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.bills.exists():
             return False
-        return super().has_delete_permission(request, obj)
+        return user_can(request.user, "edit_rates") and super().has_delete_permission(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.roles import user_can
 from accounts.services import audit_record
 
 from .exceptions import BillingError
@@ -54,6 +55,12 @@ def rate_schedule_check_editable(*, schedule: RateSchedule) -> None:
         )
 
 
+def rate_schedule_check_actor(actor) -> None:
+    """SPEC §5: only Billing edits rates. Commands and data loads name themselves (actor_label) instead."""
+    if actor is not None and not user_can(actor, "edit_rates"):
+        raise BillingError("Only Billing staff can create, change or delete rate schedules.")
+
+
 def rate_schedule_drafts(schedule: RateSchedule) -> int:
     """Draft bills priced with this version: after a change they show the old rates until recomputed."""
     return schedule.bills.filter(status=Bill.Status.DRAFT).count()
@@ -61,6 +68,7 @@ def rate_schedule_drafts(schedule: RateSchedule) -> int:
 
 @transaction.atomic
 def rate_schedule_create(*, version: RateVersion, actor=None, actor_label: str = "") -> RateSchedule:
+    rate_schedule_check_actor(actor)
     schedule = RateSchedule()
     _write(schedule, version)
     audit_record(
@@ -79,6 +87,7 @@ def rate_schedule_update(
     *, schedule: RateSchedule, version: RateVersion, actor=None, actor_label: str = ""
 ) -> RateSchedule:
     """Replace a version's fields, tiers, multipliers and fees; refused once it priced an issued bill."""
+    rate_schedule_check_actor(actor)
     # Locked so two editors cannot interleave their tier lists.
     current = RateSchedule.objects.select_for_update().get(pk=schedule.pk)
     rate_schedule_check_editable(schedule=current)
@@ -101,6 +110,7 @@ def rate_schedule_update(
 @transaction.atomic
 def rate_schedule_delete(*, schedule: RateSchedule, actor=None, actor_label: str = "") -> None:
     """Only a version that priced no bill at all goes (bills keep the version they used: PROTECT)."""
+    rate_schedule_check_actor(actor)
     current = RateSchedule.objects.select_for_update().get(pk=schedule.pk)
     if current.bills.exists():
         raise BillingError(f"{current} priced bills, so it stays. A later version replaces it from its date.")

@@ -112,13 +112,12 @@ def test_changing_a_version_in_the_admin_replaces_its_tiers_and_audits_what_chan
 
 
 def test_the_admin_warns_that_drafts_priced_with_a_changed_version_need_a_new_run(client_for, biller, alice_account):
-    add_month(alice_account, JULY, "5")
-    bill_run_compute(period=JULY, actor_label="test", today=datetime.date(2025, 8, 3))
-    schedule = Bill.objects.get().rate_schedule
-    data = admin_form(schedule, name=schedule.name, effective_from=f"{schedule.effective_from:%Y-%m-%d}")
-    response = client_for(biller).post(
-        reverse("admin:billing_rateschedule_change", args=[schedule.pk]), data, follow=True
-    )
+    schedule = rate_schedule_create(version=VERSION_2026, actor=biller)
+    july_2026 = datetime.date(2026, 7, 1)
+    add_month(alice_account, july_2026, "5")
+    bill_run_compute(period=july_2026, actor_label="test", today=datetime.date(2026, 8, 3))
+    url = reverse("admin:billing_rateschedule_change", args=[schedule.pk])
+    response = client_for(biller).post(url, admin_form(schedule, notes="Rounded"), follow=True)
     assert "1 draft bill(s) were priced with this version" in response.content.decode()
 
 
@@ -179,3 +178,18 @@ def test_a_new_version_prices_the_periods_from_its_date(alice_account, biller):
     bill = Bill.objects.get()
     # (10 × 3.00 + 2 × 4.00) × 1.25 = 47.50, + 16.00
     assert bill.total_amount == D("63.50")
+
+
+@pytest.mark.parametrize("role", ["ops", "support", "alice"])
+def test_only_billing_may_write_rates_whatever_the_door(role, request):
+    """SPEC §5 (edit rate schedules: Billing only) held by the service, not only by admin permissions."""
+    with pytest.raises(BillingError, match="Only Billing"):
+        rate_schedule_create(version=VERSION_2026, actor=request.getfixturevalue(role))
+    assert not RateSchedule.objects.filter(name="2026 rates").exists()
+
+
+def test_a_deactivated_billing_login_may_no_longer_write_rates(biller):
+    biller.is_active = False
+    biller.save()
+    with pytest.raises(BillingError, match="Only Billing"):
+        rate_schedule_create(version=VERSION_2026, actor=biller)
