@@ -21,6 +21,7 @@ from accounts.roles import user_can
 from accounts.selectors import customer_search
 from metering.admin import DateRangeFilter
 
+from .account_admin import cancel_bills, reverse_adjustments
 from .exceptions import BillingError
 from .models import (
     Bill,
@@ -310,7 +311,7 @@ class BillAdmin(admin.ModelAdmin):
     list_select_related = []
     inlines = [BillLineInline, LedgerEntryInline]
     show_full_result_count = False
-    actions = ["issue_drafts", "send_bills"]
+    actions = ["issue_drafts", "send_bills", cancel_bills]
 
     def get_queryset(self, request):
         # Payment status and open balance for the whole page in the list's one query (no query per bill).
@@ -550,9 +551,13 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "bill"]
     show_full_result_count = False
     ordering = ["-entry_date", "-id"]
+    actions = [reverse_adjustments]  # a mistake is put right by another entry, never by an edit
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    def has_manage_bills_permission(self, request):
+        return user_can(request.user, "manage_bills")
 
     def has_add_permission(self, request):
         return False
