@@ -227,14 +227,42 @@ class BillPDF(FPDF):
     def line_height(self) -> float:
         return 1.25 * self.font_size
 
+    def get_string_width(self, s: str, normalized: bool = False, markdown: bool = False) -> float:
+        """fpdf's width of `s`, computed straight from the font's advance widths (no text shaping, no
+        character spacing here, so it is the same sum fpdf makes): fpdf's own way builds text fragments
+        for every call, which was most of the time of a print file."""
+        if markdown or normalized or self.char_spacing or self.font_stretching != 100:
+            return super().get_string_width(s, normalized, markdown)
+        widths = self.current_font.cw
+        try:
+            return sum(widths[ord(c)] for c in s) * self.font_size_pt * 0.001 / self.k
+        except (IndexError, KeyError):  # a character the font lacks: let fpdf decide
+            return super().get_string_width(s, normalized, markdown)
+
     def wrap(self, text: str, width: float) -> list[str]:
-        """The text broken into lines no wider than `width` in the current font (long words are split)."""
+        """The text broken at spaces into lines no wider than `width` in the current font; a word wider than
+        a whole line is split by fpdf (character by character)."""
         lines = []
+        space = self.get_string_width(" ")
         for paragraph in text.split("\n"):
             if self.get_string_width(paragraph) <= width:
                 lines.append(paragraph)
-            else:
-                lines.extend(self.multi_cell(width, 1, paragraph, dry_run=True, output="LINES", padding=0))
+                continue
+            line, line_w, start = "", 0.0, len(lines)
+            for word in paragraph.split(" "):
+                word_w = self.get_string_width(word)
+                if word_w > width:
+                    del lines[start:]
+                    lines.extend(self.multi_cell(width, 1, paragraph, dry_run=True, output="LINES", padding=0))
+                    line, line_w = None, 0.0
+                    break
+                if line and line_w + space + word_w > width:
+                    lines.append(line)
+                    line, line_w = word, word_w
+                else:
+                    line, line_w = (f"{line} {word}", line_w + space + word_w) if line else (word, word_w)
+            if line is not None:
+                lines.append(line)
         return lines
 
     def fit(self, text: str, width: float, size: float, smallest: float, bold: bool = False, colour=INK) -> None:
@@ -288,12 +316,16 @@ class _Flow:
         self.y += height
         self.section = continued
 
-    def row(self, cells: Sequence[_Cell], gap: float = 0.8) -> None:
+    def measure(self, cells: Sequence[_Cell], gap: float = 0.8) -> tuple[float, list]:
+        """The row's height and its cells wrapped to their widths, without drawing it."""
         laid = []
         for cell in cells:
             self.pdf.style(cell.size, cell.colour, cell.bold)
             laid.append((cell, self.pdf.wrap(cell.text, cell.width - cell.indent), self.pdf.line_height()))
-        height = max(len(lines) * lh for _, lines, lh in laid) + gap
+        return max(len(lines) * lh for _, lines, lh in laid) + gap, laid
+
+    def row(self, cells: Sequence[_Cell], gap: float = 0.8) -> None:
+        height, laid = self.measure(cells, gap)
         self.room(height)
         x = LEFT
         for cell, lines, lh in laid:
@@ -596,28 +628,57 @@ def _account(flow: _Flow, doc: BillDocument) -> None:
     rows = account_rows(doc)
     flow.heading(WORDS["your_account"], WORDS["your_account_continued"])
     label_w = _line_label_width(flow.pdf, rows, text_w)
-    for row in rows:
-        if row.kind == "line":
-            cells = [
-                _Cell("", date_w),
-                _Cell(row.label, label_w, indent=4, size=8.5),
-                _Cell(row.detail, text_w - label_w, size=8.5, colour=MUTED),
-                _Cell(row.amount_text, amount_w, "R", size=8.5),
-            ]
-            flow.row(cells, gap=0.4)
-            continue
-        bold = row.kind != "entry"
-        flow.row(
-            [
-                _Cell(row.date_text, date_w, colour=MUTED),
-                _Cell(row.label, text_w, bold=bold),
-                _Cell(row.amount_text, amount_w, "R", bold=bold),
-            ]
-        )
+    laid = [_account_cells(row, columns, label_w) for row in rows]
+    total = _total_cells(doc, columns)
+    # This period's charges, their lines and the total stay on one page when they fit on one.
+    block = sum(
+        flow.measure(cells, gap)[0]
+        for (cells, gap), row in zip(laid, rows, strict=True)
+        if row.kind in ("charges", "line")
+    )
+    block += sum(flow.measure(cells)[0] for cells in total) + 2
+    for (cells, gap), row in zip(laid, rows, strict=True):
+        if row.kind == "charges" and block < BOTTOM - TOP - 30:
+            flow.room(block)
+        flow.row(cells, gap)
     flow.y += 0.8
     flow.rule(INK, 0.3)
-    _total_due(flow, doc, *columns)
+    for cells in total:
+        flow.row(cells)
+    flow.y += 3
     flow.section = ""
+
+
+def _account_cells(row: AccountRow, columns, label_w: float) -> tuple[list[_Cell], float]:
+    date_w, text_w, amount_w = columns
+    if row.kind == "line":
+        cells = [
+            _Cell("", date_w),
+            _Cell(row.label, label_w, indent=4, size=8.5),
+            _Cell(row.detail, text_w - label_w, size=8.5, colour=MUTED),
+            _Cell(row.amount_text, amount_w, "R", size=8.5),
+        ]
+        return cells, 0.4
+    bold = row.kind != "entry"
+    cells = [
+        _Cell(row.date_text, date_w, colour=MUTED),
+        _Cell(row.label, text_w, bold=bold),
+        _Cell(row.amount_text, amount_w, "R", bold=bold),
+    ]
+    return cells, 0.8
+
+
+def _total_cells(doc: BillDocument, columns) -> list[list[_Cell]]:
+    date_w, text_w, amount_w = columns
+    amount, note = total_due_words(doc)
+    return [
+        [
+            _Cell("", date_w),
+            _Cell(WORDS["total_due"], text_w, size=10.5, bold=True),
+            _Cell(money(amount), amount_w, "R", size=10.5, bold=True),
+        ],
+        [_Cell("", date_w), _Cell(note, text_w + amount_w, size=8.5, colour=MUTED)],
+    ]
 
 
 def _line_label_width(pdf: BillPDF, rows: Sequence[AccountRow], text_w: float) -> float:
@@ -626,19 +687,6 @@ def _line_label_width(pdf: BillPDF, rows: Sequence[AccountRow], text_w: float) -
     pdf.style(8.5, INK)
     widest = max((pdf.get_string_width(row.label) for row in rows if row.kind == "line"), default=0) + 4 + 3
     return min(widest, text_w * 0.6)
-
-
-def _total_due(flow: _Flow, doc: BillDocument, date_w: float, text_w: float, amount_w: float) -> None:
-    amount, note = total_due_words(doc)
-    flow.row(
-        [
-            _Cell("", date_w),
-            _Cell(WORDS["total_due"], text_w, size=10.5, bold=True),
-            _Cell(money(amount), amount_w, "R", size=10.5, bold=True),
-        ]
-    )
-    flow.row([_Cell("", date_w), _Cell(note, text_w + amount_w, size=8.5, colour=MUTED)])
-    flow.y += 3
 
 
 # --- usage and the chart ------------------------------------------------------------------------------------
@@ -664,36 +712,54 @@ def _usage(flow: _Flow, doc: BillDocument) -> None:
 CHART_H = 34  # mm: bars, their values above and the months below
 
 
+def _chart_months(doc: BillDocument) -> list[tuple[datetime.date, Decimal | None]]:
+    """The 13 months ending with the billed one, each with its usage (None: no reads that month), so the
+    billed month is always the last bar and a month without reads shows as a gap, not as a shift."""
+    usage = dict(doc.history)
+    months = []
+    for back in range(12, -1, -1):
+        total = doc.period.year * 12 + doc.period.month - 1 - back
+        month = datetime.date(total // 12, total % 12 + 1, 1)
+        months.append((month, usage.get(month)))
+    return months
+
+
 def _chart(flow: _Flow, doc: BillDocument) -> None:
     """Bars of the last 13 months drawn in the PDF itself (vector, no image): grey bars, the billed month
     black, so it reads on a black-and-white printout; each value printed over its bar."""
     pdf = flow.pdf
     flow.room(CHART_H + 2)
-    history = doc.history[-13:]
-    slot = (RIGHT - LEFT) / 13
-    values = [usage for _, usage in history]
-    top_value = max(values) or Decimal("1")
+    months = _chart_months(doc)
+    slot = (RIGHT - LEFT) / len(months)
+    values = [usage for _, usage in months if usage is not None]
+    top_value = max(values, default=Decimal("0")) or Decimal("1")
     labels, label_size = _chart_labels(pdf, values, slot - 1)
     label_h = label_size * PT * 1.25 if labels else 0
     base = flow.y + CHART_H - 8  # the axis: month names below it
-    bar_top = flow.y + label_h + 1
+    room = base - flow.y - 2 * label_h - 1
     pdf.set_line_width(0.2)
-    for i, (month, usage) in enumerate(history):
-        x = LEFT + i * slot + slot * 0.15
-        height = float(usage / top_value) * (base - bar_top - label_h)
+    shown = iter(labels)
+    for i, (month, usage) in enumerate(months):
         billed = month == doc.period
-        pdf.set_fill_color(*((40, 40, 40) if billed else (190, 190, 190)))
-        pdf.set_draw_color(*((40, 40, 40) if billed else (120, 120, 120)))
-        if height > 0:
-            pdf.rect(x, base - height, slot * 0.7, height, style="DF")
-        if labels:
-            pdf.style(label_size, INK, bold=billed)
-            width = pdf.get_string_width(labels[i])
-            pdf.put(LEFT + i * slot + (slot - width) / 2, base - height - label_h, labels[i])
-        _month_label(pdf, history, i, slot, base, billed)
+        if usage is not None:
+            height = float(usage / top_value) * room
+            _bar(pdf, LEFT + i * slot + slot * 0.15, base, slot * 0.7, height, billed)
+            if labels:
+                pdf.style(label_size, INK, bold=billed)
+                text = next(shown)
+                pdf.put(LEFT + i * slot + (slot - pdf.get_string_width(text)) / 2, base - height - label_h, text)
+        _month_label(pdf, months, i, slot, base, billed)
     pdf.set_draw_color(*MUTED)
     pdf.line(LEFT, base, RIGHT, base)
     flow.y += CHART_H + 2
+
+
+def _bar(pdf: BillPDF, x: float, base: float, width: float, height: float, billed: bool) -> None:
+    if height <= 0:
+        return
+    pdf.set_fill_color(*((40, 40, 40) if billed else (190, 190, 190)))
+    pdf.set_draw_color(*((40, 40, 40) if billed else (120, 120, 120)))
+    pdf.rect(x, base - height, width, height, style="DF")
 
 
 def _chart_labels(pdf: BillPDF, values: Sequence[Decimal], width: float) -> tuple[list[str], float]:
@@ -708,20 +774,14 @@ def _chart_labels(pdf: BillPDF, values: Sequence[Decimal], width: float) -> tupl
     return [], 0
 
 
-def _month_label(pdf: BillPDF, history, i: int, slot: float, base: float, billed: bool) -> None:
+def _month_label(pdf: BillPDF, months, i: int, slot: float, base: float, billed: bool) -> None:
+    """ "Jul" under each bar, and the year under the first bar and each January."""
+    month = months[i][0]
+    texts = [f"{month:%b}", f"{month.year}"] if i == 0 or month.month == 1 else [f"{month:%b}"]
     pdf.style(6.5, INK if billed else MUTED, bold=billed)
-    for row, text in enumerate(_month_texts(history, i)):
+    for row, text in enumerate(texts):
         width = pdf.get_string_width(text)
         pdf.put(LEFT + i * slot + (slot - width) / 2, base + 0.8 + row * pdf.line_height(), text)
-
-
-def _month_texts(history, i: int) -> list[str]:
-    """ "Jul" under each bar and the year under the first bar and each January."""
-    month = history[i][0]
-    texts = [f"{month:%b}"]
-    if i == 0 or month.month == 1:
-        texts.append(f"{month.year}")
-    return texts
 
 
 # --- about the bill -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal as D
 
 import pytest
+from fpdf import FPDF
 
 from billing.bill_pdf import (
     ADDRESS_WINDOW,
@@ -250,3 +251,25 @@ def test_many_bills_in_one_file_each_start_on_their_own_page():
     starts = [sum(pages[:i]) for i in range(len(pages))]
     for start, count in zip(starts, pages, strict=True):
         assert f"Page1of{count}" in texts[start] and "Waterbill" in texts[start]
+
+
+@pytest.mark.parametrize("bold", [False, True])
+def test_the_fast_string_width_is_fpdfs_own(bold):
+    pdf = BillPDF()
+    pdf.add_page()
+    for size in (6.5, 9, 17):
+        pdf.style(size, bold=bold)
+        for text in ["Dec 31, 2025", "9.51 CCF", "−$1,234,567.89 – × … ✂", LONG_NAME]:
+            assert pdf.get_string_width(text) == pytest.approx(FPDF.get_string_width(pdf, text), abs=1e-9)
+
+
+def test_wrapping_breaks_at_spaces_and_splits_only_a_word_wider_than_the_line():
+    pdf = BillPDF()
+    pdf.add_page()
+    pdf.style(9)
+    lines = pdf.wrap("Payment received, thank you, from the account of", 40)
+    assert " ".join(lines) == "Payment received, thank you, from the account of"
+    assert all(pdf.get_string_width(line) <= 40 for line in lines) and len(lines) > 1
+    split = pdf.wrap(f"To {LONG_NAME}", 40)
+    assert "".join(split).replace(" ", "") == f"To{LONG_NAME}".replace(" ", "")  # each character once
+    assert all(pdf.get_string_width(line) <= 40 for line in split)
