@@ -1,6 +1,7 @@
 from django.apps import apps
 from django.urls import reverse
 
+from .adapter import landing_url
 from .roles import is_staff_member, user_can, user_roles
 
 
@@ -8,13 +9,20 @@ def roles(request):
     """Template flags for the signed-in user: their roles and the staff navigation they may use."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"is_staff_member": False, "is_customer": False, "staff_nav": [], "user_roles": []}
+        return {
+            "is_staff_member": False,
+            "is_customer": False,
+            "staff_nav": [],
+            "user_roles": [],
+            "home_url": reverse("account_login"),
+        }
     staff = is_staff_member(user)
     return {
         "is_staff_member": staff,
         "is_customer": getattr(user, "customer", None) is not None,
         "staff_nav": staff_nav(user, request.path) if staff else [],
         "user_roles": sorted(user_roles(user)),
+        "home_url": landing_url(user),  # where "back home" leads, e.g. from a 403 or 404 page
     }
 
 
