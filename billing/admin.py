@@ -456,8 +456,8 @@ class BillAdmin(admin.ModelAdmin):
         refusals = [
             ("draft", "are drafts: issue them first"),
             ("already_sent", "were sent before (to send one again, use “Send again” on its bill page)"),
-            ("without_email", "belong to customers without a login email address"),
-            ("opted_out", "belong to customers who turned bill emails off"),
+            ("without_email", "belong to customers without a billing email (they go on paper)"),
+            ("opted_out", "belong to customers who chose paper only"),
         ]
         for key, reason in refusals:
             if outcome[key]:

@@ -20,6 +20,7 @@ from accounts.roles import capability_required, user_can
 
 from . import selectors, services, tasks
 from .delivery import delivery_report
+from .delivery import delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
 from .forms import PaymentForm, PeriodForm
@@ -258,13 +259,13 @@ def bill_send(request, pk):
         messages.error(request, str(error))
         return redirect("billing:bill", pk=pk)
     if report.sent:
-        messages.success(request, f"Bill {bill.number} emailed to {bill.customer.email}.")
+        messages.success(request, f"Bill {bill.number} emailed to {bill.customer.bill_email}.")
     elif report.already_sent:
         messages.info(request, f"Bill {bill.number} was already sent; use “Send again” to resend it.")
     elif report.without_email:
-        messages.warning(request, f"{bill.customer.name} has no login email address: the bill was not sent.")
+        messages.warning(request, f"{bill.customer.name} has no billing email: the bill goes on paper (print_bills).")
     elif report.opted_out:
-        messages.warning(request, f"{bill.customer.name} turned bill emails off: the bill was not sent.")
+        messages.warning(request, f"{bill.customer.name} chose paper only: the bill goes on paper (print_bills).")
     else:
         messages.error(request, f"Sending failed: {report.failed[0][1]}")
     return redirect("billing:bill", pk=pk)

@@ -202,8 +202,8 @@ def test_bills_of_customers_without_an_email_or_with_emails_off_are_not_sent(cli
     compute(issue=True)
     response = act(client_for(biller), "send_bills", Bill.objects.exclude(customer__location_id="100000001"))
     messages = texts(response)
-    assert any("without a login email address" in t and "No Login" in t for t in messages)
-    assert any("turned bill emails off" in t and "Bob Brown" in t for t in messages)
+    assert any("without a billing email" in t and "No Login" in t for t in messages)
+    assert any("chose paper only" in t and "Bob Brown" in t for t in messages)
     assert mail.outbox == [] and not Bill.objects.filter(sent_at__isnull=False).exists()
 
 
