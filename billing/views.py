@@ -20,7 +20,6 @@ from accounts.roles import capability_required, user_can
 
 from . import selectors, services, tasks
 from .delivery import delivery_report
-from .delivery import delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
 from .forms import PaymentForm, PeriodForm
