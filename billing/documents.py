@@ -158,18 +158,26 @@ def bill_document_context(bill: Bill, *, chart: bool = True) -> dict:
         "utility": doc.utility,
     }
     if chart and history:
-        context["chart_svg"] = inline_svg(chart_bytes(bill, history, "svg"), label_id=f"bill-{bill.pk}-chart-summary")
+        # Both drawings, as the portal's <picture> offers: a phone shows the narrow one, whose labels
+        # stay readable (the wide one scaled to 390 px made them 4 px). Prefixed ids keep them apart.
+        label = f"bill-{bill.pk}-chart-summary"
+        for size, key in (("wide", "chart_svg"), ("narrow", "chart_svg_narrow")):
+            svg = chart_bytes(bill, history, "svg", size=size)
+            context[key] = inline_svg(svg, label_id=label, id_prefix=f"bill-{bill.pk}-{size}-")
     return context
 
 
-def chart_bytes(bill: Bill, history, fmt: str) -> bytes:
+CHART_SIZES = {"wide": (8, 2.8), "narrow": (4.2, 3.4)}  # inches, like the portal's charts
+
+
+def chart_bytes(bill: Bill, history, fmt: str, *, size: str = "wide") -> bytes:
     """The 13-month chart of the bill page (cached: reads older than the bill rarely change, and a
     correction shows within the hour). The customer id is in the key: bill ids are never reused, but a
     cache shared by customers must not be able to mix them up."""
-    key = f"billing:chart:{bill.customer_id}:{bill.pk}:{fmt}:{len(history)}:{sum(u for _, u in history)}"
+    key = f"billing:chart:{bill.customer_id}:{bill.pk}:{fmt}:{size}:{len(history)}:{sum(u for _, u in history)}"
     data = cache.get(key)
     if data is None:
-        data = monthly_usage_chart(history, fmt=fmt, highlight_month=bill.period, size=(8, 2.8), dpi=150)
+        data = monthly_usage_chart(history, fmt=fmt, highlight_month=bill.period, size=CHART_SIZES[size], dpi=150)
         cache.set(key, data, CHART_SECONDS)
     return data
 
