@@ -118,12 +118,13 @@ def customer_update_delivery(*, customer: Customer, actor, data: dict, request_n
         setattr(customer, name, data[name])
     customer.save(update_fields=[*changes, "updated_at"])
     what = ", ".join(f.replace("_", " ") for f in changes)
+    summary = f"At the customer's request, changed {what}: {request_note.strip()}" if on_request else f"Changed {what}"
     audit_record(
         actor=actor,
         action="customer.delivery_request" if on_request else "customer.delivery",
         target=customer,
         customer=customer,
-        summary=(f"At the customer's request, changed {what}: {request_note.strip()}" if on_request else f"Changed {what}"),
+        summary=summary,
         changes={**changes, **({"request": request_note.strip()} if on_request else {})},
     )
     return changes

@@ -124,7 +124,8 @@ def seed_customers(count: int, yesterday: datetime.date) -> tuple[int, int]:
 def _seed_bill_delivery(frame) -> None:
     """The generated billing emails and delivery choices, on accounts that have none yet (a rerun keeps
     what was changed since)."""
-    wanted = {r.location_id: (r.billing_email, r.bill_delivery) for r in frame.itertuples(index=False) if r.billing_email}
+    rows = frame.itertuples(index=False)
+    wanted = {r.location_id: (r.billing_email, r.bill_delivery) for r in rows if r.billing_email}
     customers = list(Customer.objects.filter(location_id__in=list(wanted), billing_email="", user__isnull=True))
     for customer in customers:
         customer.billing_email, customer.bill_delivery = wanted[customer.location_id]
