@@ -1,6 +1,8 @@
 # HydroSpark: `make run` sets everything up and serves the demo site; `make test` runs the suite.
 SHELL := /bin/bash
 PORT ?= 8000
+# Links in emails (bills, password resets) point at the address the site is served on.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 VENV := .venv
 PY := $(VENV)/bin/python
 # Django 6.1 needs Python >= 3.12: take the first one found on PATH or under ~/.pyenv/versions/.
@@ -37,6 +39,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 setup: $(STAMP)
 
+run: DEV_ENV += SITE_URL=$(SITE_URL)
 run: $(STAMP)
 	@echo ">> applying database migrations"
 	$(DEV_ENV) $(PY) manage.py migrate --no-input

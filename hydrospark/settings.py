@@ -172,6 +172,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # One login email per account: changing it replaces the old address (bills go to exactly one place).
 ACCOUNT_CHANGE_EMAIL = True
+# Changing the login email (who receives bills and password resets) asks for the password again, and the old
+# address is told of the change (as it is of a password change): a stolen session cannot quietly take the account.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = None
