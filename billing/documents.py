@@ -41,6 +41,7 @@ from .bill_pdf import (
 from .models import Bill, BillLine
 from .periods import add_months, period_end
 from .selectors import usage_history
+from .statements import bill_statements
 
 CHART_SECONDS = 3600
 HISTORY_MONTHS = 13
@@ -211,14 +212,15 @@ def bills_print_file(
     first_page, pages; pages counted from 1 in the file).
 
     `bills` as documents_queryset gives them. `statements` ({bill id: BillStatement}) when the caller has
-    them; otherwise each issued bill's is read with bill_statement. `histories` ({bill id: [(month, CCF)]})
-    are read for all bills at once when not given (13 grouped queries per billed month)."""
+    them; otherwise read for all bills at once (billing.statements). `histories` ({bill id: [(month, CCF)]})
+    likewise (13 grouped queries per billed month)."""
     bills = list(bills)
+    statements = bill_statements(bills) if statements is None else statements
     histories = usage_histories(bills) if histories is None else histories
     pdf = BillPDF(title=f"{settings.UTILITY_NAME} bills")
     manifest = []
     for bill in bills:
-        statement = statements.get(bill.pk) if statements is not None else _statement(bill)
+        statement = statements.get(bill.pk) if bill.issue_date else None
         doc = bill_document(bill, statement=statement, history=histories.get(bill.pk, ()))
         first = pdf.page + 1
         pages = draw_bill(pdf, doc)
