@@ -17,6 +17,7 @@ once, late fees are charged once, and the correction, the rebill and the adjustm
 import datetime
 import io
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -98,11 +99,16 @@ def seed_bills(*, today: datetime.date, recorded_by=None) -> DemoFigures:
 
 def _bank_file(period: datetime.date, issue_on: datetime.date, today: datetime.date) -> int:
     """The month's bank file: each customer billed for the period pays the amount due on their bill, by
-    the bill's own seeded draw (reruns decide the same); rows not dated yet are left for a later run."""
+    the bill's own seeded draw (reruns decide the same), or less when a late payment of an earlier bill
+    already covered part of it; rows not dated yet are left for a later run."""
     bills = list(Bill.objects.issued().filter(period=period).values_list("pk", "customer_id", "customer__location_id"))
     as_of = min(_weekday_from(issue_on + datetime.timedelta(days=REBILL_AFTER_DAYS)), today)  # after a rebill
-    due = {b.customer_id: b.balance for b in balances_as_of(as_of, customer_ids=[c for _, c, _ in bills])}
-    rows = [row for bill in bills if (row := _payment_row(bill, due, issue_on, today))]
+    due = _balances(as_of, [customer_id for _, customer_id, _ in bills])
+    by_day = defaultdict(list)
+    for bill in bills:
+        if plan := _planned_payment(bill, due, issue_on, today):
+            by_day[plan[1]].append(plan)
+    rows = [row for day, plans in sorted(by_day.items()) for row in _rows_paid_on(day, plans)]
     if not rows:
         return 0
     frame = pd.DataFrame(rows, columns=["location_id", "amount", "paid_on", "method", "reference"])
@@ -113,11 +119,26 @@ def _bank_file(period: datetime.date, issue_on: datetime.date, today: datetime.d
     return report.recorded
 
 
-def _payment_row(bill, due: dict, issue_on: datetime.date, today: datetime.date):
-    bill_id, customer_id, location_id = bill
-    draw = random.Random(bill_id)
+def _rows_paid_on(day: datetime.date, plans) -> list[tuple]:
+    """The bank file's rows of one day: at most what each customer still owes the day before."""
+    owing = _balances(day - datetime.timedelta(days=1), [bill[1] for bill, *_ in plans])
+    rows = []
+    for (bill_id, customer_id, location_id), _day, amount, method in plans:
+        amount = min(amount, owing.get(customer_id, Decimal("0")))
+        if amount > 0:
+            rows.append((location_id, f"{amount:.2f}", f"{day:%Y-%m-%d}", method, f"DEMO-{bill_id:07d}"))
+    return rows
+
+
+def _balances(on: datetime.date, customer_ids) -> dict:
+    return {b.customer_id: b.balance for b in balances_as_of(on, customer_ids=customer_ids)}
+
+
+def _planned_payment(bill, due: dict, issue_on: datetime.date, today: datetime.date):
+    """(bill, paid on, amount, method) by the bill's own draw, or None: unpaid, nothing due, not yet."""
+    draw = random.Random(bill[0])
     roll = draw.random()
-    amount = due.get(customer_id, Decimal("0"))
+    amount = due.get(bill[1], Decimal("0"))
     if roll < UNPAID or amount <= 0:
         return None
     if roll < HALF:
@@ -126,9 +147,7 @@ def _payment_row(bill, due: dict, issue_on: datetime.date, today: datetime.date)
         paid_on = issue_on + datetime.timedelta(days=21 + 5 + draw.randint(3, 15))
     else:
         paid_on = issue_on + datetime.timedelta(days=draw.randint(3, 18))
-    if paid_on > today:
-        return None
-    return (location_id, f"{amount:.2f}", f"{paid_on:%Y-%m-%d}", draw.choice(METHODS), f"DEMO-{bill_id:07d}")
+    return None if paid_on > today else (bill, paid_on, amount, draw.choice(METHODS))
 
 
 # --- Noah's corrected month --------------------------------------------------------------------------

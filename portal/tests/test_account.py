@@ -71,3 +71,13 @@ def test_the_payments_page_is_for_customers_only(client_for, people, bills):
 def test_a_customer_without_any_entry_sees_an_empty_account(client_for, alice):
     html = client_for(alice).get(reverse("portal:payments")).content.decode()
     assert "Nothing on your account yet" in html and "$0.00" in html
+
+
+def test_a_cancelled_bill_shows_on_the_account_without_a_link_and_its_correction_with_one(client_for, alice, bills):
+    from billing.rebilling import bill_rebill
+
+    old = bills["alice"]
+    new = bill_rebill(bill=old, reason="Meter re-read", actor_label="test")
+    html = client_for(alice).get(reverse("portal:payments")).content.decode()
+    assert f"/portal/bills/{old.pk}/" not in html and "(cancelled)" in html and f"Bill {old.number} cancelled" in html
+    assert f"/portal/bills/{new.pk}/" in html
