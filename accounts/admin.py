@@ -29,7 +29,6 @@ from .services import (
     PREFERENCE_FIELDS,
     audit_record,
     customer_update_contact,
-    customer_update_delivery,
 )
 
 ADMIN_SEARCH_LIMIT = 500
@@ -150,7 +149,14 @@ class CustomerAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("location_id", "customer_type", "cycle_number", "user")}),
         ("Contact details", {"fields": CONTACT_FIELDS}),
-        ("Bills and alerts", {"fields": (*DELIVERY_FIELDS, *PREFERENCE_FIELDS)}),
+        (
+            "Bills and alerts",
+            {
+                "fields": (*DELIVERY_FIELDS, *PREFERENCE_FIELDS),
+                "description": "The customer's own choices (SPEC §5): they change them in their portal profile; "
+                "a request they make by phone or letter is recorded on the customer's staff page, with what they said.",
+            },
+        ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 
@@ -164,12 +170,13 @@ class CustomerAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">staff page</a>', url)
 
     def get_readonly_fields(self, request, obj=None):
-        # Location, type and cycle come from the meter export; the login link is account administration.
+        # How bills reach the customer and which alerts they get are the customer's (portal profile; staff record
+        # a request on the staff page, saying what the customer asked for): nobody changes them here.
+        own = [*DELIVERY_FIELDS, *PREFERENCE_FIELDS, "created_at", "updated_at"]
         if request.user.is_superuser:
-            return ["created_at", "updated_at"]
-        # The delivery choice is the customer's: staff record a request on the customer's staff page, saying
-        # what the customer asked for.
-        return ["location_id", "customer_type", "cycle_number", "user", "bill_delivery", "created_at", "updated_at"]
+            return own
+        # Location, type and cycle come from the meter export; the login link is account administration.
+        return ["location_id", "customer_type", "cycle_number", "user", *own]
 
     def get_search_results(self, request, queryset, search_term):
         """The staff search (index-friendly lookups, best matches first) instead of OR-ed substrings."""
@@ -185,13 +192,10 @@ class CustomerAdmin(admin.ModelAdmin):
                 actor=request.user, action="customer.create", target=obj, customer=obj, summary="Created in the admin"
             )
             return
-        fields = [f for f in form.changed_data if f not in DELIVERY_FIELDS]
+        fields = [f for f in form.changed_data if f not in (*DELIVERY_FIELDS, *PREFERENCE_FIELDS)]
         if fields:
             fresh = Customer.objects.get(pk=obj.pk)
             customer_update_contact(customer=fresh, actor=request.user, data=form.cleaned_data, fields=fields)
-        if set(form.changed_data) & set(DELIVERY_FIELDS):
-            fresh = Customer.objects.get(pk=obj.pk)
-            customer_update_delivery(customer=fresh, actor=request.user, data=form.cleaned_data)
 
     def delete_model(self, request, obj):
         self._record_deletion(request, obj)

@@ -65,7 +65,11 @@ def login_create(*, email: str, password: str | None = None, **fields) -> User:
 
 @transaction.atomic
 def customer_update_contact(*, customer: Customer, actor, data: dict, fields=CONTACT_FIELDS) -> dict:
-    """Change a customer's contact details or preferences and record the change. Returns the changes."""
+    """Change a customer's contact details or preferences and record the change. Returns the changes.
+
+    Preferences (which alerts they get) are the customer's own (SPEC §5): only their login changes them."""
+    if set(fields) & set(PREFERENCE_FIELDS) and (actor is None or actor.pk != customer.user_id):
+        raise AccountError("Alert preferences are the customer's own: they change them in their portal profile.")
     changes = field_changes(customer, data, fields)
     if not changes:
         return {}
