@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -56,11 +56,26 @@ class Lifecycle:
 # --- Claim, beat, end -------------------------------------------------------------------------------------
 
 
+def when_busy(write, attempts: int = 5):
+    """write(), again after a pause while SQLite says the database is locked (another process held the write
+    lock past the busy timeout, e.g. a big import's save). Inside a transaction the caller must start over."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError as error:
+            if "locked" not in str(error).lower() or connection.in_atomic_block or attempt == attempts - 1:
+                raise
+            logger.warning("Database busy (%s); trying again", error)
+            time.sleep(0.5 * 2**attempt)
+
+
 def claim(lifecycle: Lifecycle, pk: int) -> bool:
     """queued -> running in one UPDATE; False when another worker (or the sweep) got there first."""
     now = timezone.now()
-    claimed = lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.queued}).update(
-        **{lifecycle.field: lifecycle.running, "started_at": now, "heartbeat_at": now}
+    claimed = when_busy(
+        lambda: lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.queued}).update(
+            **{lifecycle.field: lifecycle.running, "started_at": now, "heartbeat_at": now}
+        )
     )
     if claimed:
         _last_write[(lifecycle.name, pk)] = time.monotonic()
@@ -86,7 +101,10 @@ def beat(lifecycle: Lifecycle, pk: int) -> None:
     if inside_work_transaction or time.monotonic() - _last_write.get(key, float("-inf")) < HEARTBEAT_SECONDS:
         return
     _last_write[key] = time.monotonic()
-    lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(heartbeat_at=now)
+    try:
+        lifecycle.objects.filter(pk=pk, **{lifecycle.field: lifecycle.running}).update(heartbeat_at=now)
+    except OperationalError as error:  # a busy database must not stop the run: the cache has the beat
+        logger.warning("%s #%s: heartbeat not written (%s)", lifecycle.name, pk, error)
 
 
 def last_beat(lifecycle: Lifecycle, run) -> datetime.datetime | None:
@@ -106,9 +124,12 @@ def _forget(lifecycle: Lifecycle, pk: int) -> None:
 def fail(lifecycle: Lifecycle, pk: int, error: str) -> bool:
     """running (or queued) -> failed with the reason; a run that ended meanwhile stays as it is."""
     _forget(lifecycle, pk)
+    unfinished = lifecycle.objects.filter(pk=pk, **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]})
     return bool(
-        lifecycle.objects.filter(pk=pk, **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]}).update(
-            **{lifecycle.field: lifecycle.failed, "finished_at": timezone.now(), lifecycle.error_field: error}
+        when_busy(
+            lambda: unfinished.update(
+                **{lifecycle.field: lifecycle.failed, "finished_at": timezone.now(), lifecycle.error_field: error}
+            )
         )
     )
 
