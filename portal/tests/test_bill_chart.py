@@ -23,6 +23,6 @@ def test_the_bill_chart_has_a_narrow_drawing_for_phones(client_for, alice, bills
     found = drawings(page)
     assert found == {"d-none d-sm-block": "0 0 576 201.6", "d-sm-none": "0 0 302.4 244.8"}
     # 9 px labels in a 302-unit-wide drawing shown about 300 px wide stay about 9 px on a phone
-    assert 'font-size: 9px' in page
+    assert "font-size: 9px" in page
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))  # two inline drawings, no id shared between them
