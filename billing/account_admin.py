@@ -83,4 +83,3 @@ def adjustment_reverse(*, entry: LedgerEntry, actor=None, actor_label: str = "")
         actor=actor,
         actor_label=actor_label,
     )
-

@@ -96,7 +96,9 @@ def _check(*, amount: Decimal, reason: str, entry_date: datetime.date, today: da
     if abs(amount) > LIMIT:
         raise BillingError(f"An adjustment above ${LIMIT:,.2f} is refused: check the amount.")
     if amount > 0 and reason in CREDIT_ONLY:
-        raise BillingError(f"A {AdjustmentReason(reason).label.lower()} lowers what the customer owes: enter it as a credit.")
+        raise BillingError(
+            f"A {AdjustmentReason(reason).label.lower()} lowers what the customer owes: enter it as a credit."
+        )
     if entry_date > today:
         raise BillingError(f"The adjustment date {entry_date:%Y-%m-%d} is in the future.")
 

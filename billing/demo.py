@@ -84,8 +84,12 @@ def seed_bills(*, today: datetime.date, recorded_by=None) -> DemoFigures:
         issue_on = issue_date_for(period)
         if issue_on > today:
             continue
-        figures.late_fees += late_fees_apply(as_of=issue_on - datetime.timedelta(days=1), actor_label=ACTOR).fees_charged
-        figures.issued += bill_run_compute(period=period, issue=True, actor_label=ACTOR, issue_date=issue_on, today=today).bills_issued
+        figures.late_fees += late_fees_apply(
+            as_of=issue_on - datetime.timedelta(days=1), actor_label=ACTOR
+        ).fees_charged
+        figures.issued += bill_run_compute(
+            period=period, issue=True, actor_label=ACTOR, issue_date=issue_on, today=today
+        ).bills_issued
         if period == rebill_period:
             figures.rebilled += _correct_and_rebill_noah(period, issue_on, today)
         figures.payments += _bank_file(period, issue_on, today)
@@ -113,7 +117,9 @@ def _bank_file(period: datetime.date, issue_on: datetime.date, today: datetime.d
         return 0
     frame = pd.DataFrame(rows, columns=["location_id", "amount", "paid_on", "method", "reference"])
     report = payments_import(
-        source=io.StringIO(frame.to_csv(index=False)), file_name=f"bank-{period:%Y-%m}.csv", actor_label=ACTOR,
+        source=io.StringIO(frame.to_csv(index=False)),
+        file_name=f"bank-{period:%Y-%m}.csv",
+        actor_label=ACTOR,
         today=today,
     )
     return report.recorded
@@ -175,11 +181,29 @@ def _import_correction(customer: Customer, day: datetime.date) -> None:
     if read is None:
         return
     details = pd.DataFrame(
-        [{f: getattr(customer, f) for f in ("location_id", "name", "mailing_address", "customer_type",
-                                             "cycle_number", "phone", "business_name", "facility_name")}]
+        [
+            {
+                f: getattr(customer, f)
+                for f in (
+                    "location_id",
+                    "name",
+                    "mailing_address",
+                    "customer_type",
+                    "cycle_number",
+                    "phone",
+                    "business_name",
+                    "facility_name",
+                )
+            }
+        ]
     )
-    corrected = pd.DataFrame({"location_id": [customer.location_id], "read_date": [pd.Timestamp(day)],
-                              "usage_ccf": [float(read.usage_ccf + Decimal("1.2500"))]})
+    corrected = pd.DataFrame(
+        {
+            "location_id": [customer.location_id],
+            "read_date": [pd.Timestamp(day)],
+            "usage_ccf": [float(read.usage_ccf + Decimal("1.2500"))],
+        }
+    )
     frame = to_export_frame(details, corrected)
     meter_frames_import(frames=lambda: [frame], name="Noah Hernandez, meter re-read", actor_label=ACTOR)
 
@@ -197,8 +221,13 @@ def _adjustments(today: datetime.date, recorded_by) -> int:
         if not entries.exists() or entries.filter(kind=LedgerEntry.Kind.ADJUSTMENT, note=note).exists():
             continue
         adjustment_record(
-            customer=customer, amount=amount, reason=reason, note=note,
-            entry_date=today - datetime.timedelta(days=12), actor=recorded_by, actor_label="" if recorded_by else ACTOR,
+            customer=customer,
+            amount=amount,
+            reason=reason,
+            note=note,
+            entry_date=today - datetime.timedelta(days=12),
+            actor=recorded_by,
+            actor_label="" if recorded_by else ACTOR,
             today=today,
         )
         made += 1

@@ -214,7 +214,9 @@ def _check_cancellable(bill: Bill, *, on: datetime.date, today: datetime.date) -
     if on > today:
         raise BillingError(f"The cancellation date {on:%Y-%m-%d} is in the future.")
     if on < bill.issue_date:
-        raise BillingError(f"Bill {bill.number} was issued on {bill.issue_date:%Y-%m-%d}: it cannot be cancelled before.")
+        raise BillingError(
+            f"Bill {bill.number} was issued on {bill.issue_date:%Y-%m-%d}: it cannot be cancelled before."
+        )
 
 
 def _login(actor):
@@ -276,7 +278,10 @@ def period_rebill(
         if report.rebilled:
             ledger_post_bill(period=period, actor=actor, actor_label=actor_label or "billing.rebill")
             audit_record(
-                actor=actor, actor_label=actor_label, action="billing.rebill", summary=report.summary()[:500],
+                actor=actor,
+                actor_label=actor_label,
+                action="billing.rebill",
+                summary=report.summary()[:500],
                 changes={"period": f"{period:%Y-%m}", "bills": [old.number for old, _ in report.rebilled][:1000]},
             )
     return report
@@ -332,8 +337,14 @@ def _issue_corrected(old: Bill, change: RebillChange, *, issue_date: datetime.da
     )
     BillLine.objects.bulk_create(
         BillLine(
-            bill=new, position=position, kind=line.kind, code=line.code, label=line.label,
-            quantity=line.quantity, rate=line.rate, amount=line.amount,
+            bill=new,
+            position=position,
+            kind=line.kind,
+            code=line.code,
+            label=line.label,
+            quantity=line.quantity,
+            rate=line.rate,
+            amount=line.amount,
         )
         for position, line in enumerate(priced.lines)
     )

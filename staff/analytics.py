@@ -14,8 +14,8 @@ bulk loads).
 
 import datetime
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 
 import pandas as pd
 from django.core.cache import cache
@@ -385,9 +385,9 @@ def receivables_aging(*, today: datetime.date) -> list[tuple[str, int, Decimal]]
 
 
 def aging_and_accounts(*, today: datetime.date) -> tuple[list[tuple[str, int, Decimal]], int, int]:
-    """([(bucket, accounts, open amount)], accounts owing anything, accounts overdue) as of `today`, from the ledger: what is
-    open of each charge (bill, late fee, debit adjustment) by days past its due date: current (not yet
-    due), 1–30, 31–60, 61–90, 90+.
+    """([(bucket, accounts, open amount)], accounts owing anything, accounts overdue) as of `today`, from
+    the ledger: what is open of each charge (bill, late fee, debit adjustment) by days past its due date:
+    current (not yet due), 1–30, 31–60, 61–90, 90+.
 
     Credits settle the oldest charges first (SPEC §2a), so what is open of the charges due before a day is
     max(0, those charges − all credits) (billing.ledger's closed form): one grouped query gives each

@@ -47,8 +47,9 @@ def test_other_roles_are_not_offered_the_cancel_action(client_for, support, july
 
 
 def test_an_adjustment_is_reversed_once_by_its_opposite(client_for, biller, july_bill):
-    entry = adjustment_record(customer=july_bill.customer, amount="-20.00", reason="goodwill", note="Oops",
-                              actor=biller)
+    entry = adjustment_record(
+        customer=july_bill.customer, amount="-20.00", reason="goodwill", note="Oops", actor=biller
+    )
     client_for(biller).post(LEDGER, {"action": "reverse_adjustments", ACTION_CHECKBOX_NAME: [entry.pk]})
     reversal = LedgerEntry.objects.get(note__startswith=f"Reverses adjustment #{entry.pk}")
     assert (reversal.amount, reversal.reason) == (D("20.00"), "correction")

@@ -29,8 +29,12 @@ def july_bill(alice_account):
 
 def test_a_leak_allowance_credits_the_account_and_is_audited(july_bill, biller):
     entry = adjustment_record(
-        customer=july_bill.customer, amount="-30.00", reason="leak_allowance", note="Toilet flapper, fixed 8/20",
-        actor=biller, today=TODAY,
+        customer=july_bill.customer,
+        amount="-30.00",
+        reason="leak_allowance",
+        note="Toilet flapper, fixed 8/20",
+        actor=biller,
+        today=TODAY,
     )
     assert (entry.kind, entry.amount, entry.entry_date, entry.created_by) == ("adjustment", D("-30.00"), TODAY, biller)
     assert balance_at(july_bill.customer, TODAY) == D("79.10")
@@ -41,8 +45,13 @@ def test_a_leak_allowance_credits_the_account_and_is_audited(july_bill, biller):
 
 def test_a_debit_correction_is_a_charge_due_on_its_date(july_bill, biller):
     entry = adjustment_record(
-        customer=july_bill.customer, amount="12.50", reason="correction", note="Meter fee missed", actor=biller,
-        entry_date=datetime.date(2025, 8, 20), today=TODAY,
+        customer=july_bill.customer,
+        amount="12.50",
+        reason="correction",
+        note="Meter fee missed",
+        actor=biller,
+        entry_date=datetime.date(2025, 8, 20),
+        today=TODAY,
     )
     assert entry.due_date == datetime.date(2025, 8, 20) and entry.is_charge
     assert balance_at(july_bill.customer, TODAY) == D("121.60")
@@ -65,17 +74,29 @@ def test_a_debit_correction_is_a_charge_due_on_its_date(july_bill, biller):
 def test_bad_adjustments_are_refused_and_write_nothing(july_bill, biller, amount, reason, note, on, message):
     with pytest.raises(BillingError, match=message):
         adjustment_record(
-            customer=july_bill.customer, amount=amount, reason=reason, note=note, entry_date=on, actor=biller,
+            customer=july_bill.customer,
+            amount=amount,
+            reason=reason,
+            note=note,
+            entry_date=on,
+            actor=biller,
             today=TODAY,
         )
     assert not LedgerEntry.objects.filter(kind="adjustment").exists()
 
 
 def test_a_write_off_may_go_either_way(july_bill, biller):
-    adjustment_record(customer=july_bill.customer, amount="-109.10", reason="write_off", note="Uncollectable",
-                      actor=biller, today=TODAY)
-    adjustment_record(customer=july_bill.customer, amount="0.40", reason="write_off", note="Small credit",
-                      actor=biller, today=TODAY)
+    adjustment_record(
+        customer=july_bill.customer,
+        amount="-109.10",
+        reason="write_off",
+        note="Uncollectable",
+        actor=biller,
+        today=TODAY,
+    )
+    adjustment_record(
+        customer=july_bill.customer, amount="0.40", reason="write_off", note="Small credit", actor=biller, today=TODAY
+    )
     assert balance_at(july_bill.customer, TODAY) == D("0.40")
 
 
@@ -87,8 +108,14 @@ def test_billing_records_an_adjustment_from_the_page(client_for, biller, july_bi
     client = client_for(biller)
     assert client.get(url).status_code == 200
     response = client.post(
-        url, {"direction": "credit", "amount": "15.00", "reason": "goodwill", "note": "Long wait on the phone",
-              "entry_date": "2025-08-30"},
+        url,
+        {
+            "direction": "credit",
+            "amount": "15.00",
+            "reason": "goodwill",
+            "note": "Long wait on the phone",
+            "entry_date": "2025-08-30",
+        },
     )
     assert response.status_code == 302 and response.url.endswith("/staff/customers/100000001/#ledger")
     entry = LedgerEntry.objects.get(kind="adjustment")
@@ -114,8 +141,11 @@ def test_only_billing_adjusts_cancels_and_rebills(role, request, client_for, jul
     location = july_bill.customer.location_id
     attempts = [
         ("get", reverse("billing:adjustment_add", args=[location]), {}),
-        ("post", reverse("billing:adjustment_add", args=[location]),
-         {"direction": "credit", "amount": "5", "reason": "goodwill", "note": "x", "entry_date": "2025-08-30"}),
+        (
+            "post",
+            reverse("billing:adjustment_add", args=[location]),
+            {"direction": "credit", "amount": "5", "reason": "goodwill", "note": "x", "entry_date": "2025-08-30"},
+        ),
         ("post", reverse("billing:bill_cancel", args=[july_bill.pk]), {"reason": "x", "rebill": "on"}),
         ("get", reverse("billing:rebill"), {"period": "2025-07"}),
         ("post", reverse("billing:rebill"), {"period": "2025-07"}),
@@ -123,7 +153,10 @@ def test_only_billing_adjusts_cancels_and_rebills(role, request, client_for, jul
     for method, url, data in attempts:
         assert getattr(client, method)(url, data).status_code == 403, url
     july_bill.refresh_from_db()
-    assert july_bill.status == "issued" and LedgerEntry.objects.filter(kind__in=["adjustment", "cancellation"]).count() == 0
+    assert (
+        july_bill.status == "issued"
+        and LedgerEntry.objects.filter(kind__in=["adjustment", "cancellation"]).count() == 0
+    )
 
 
 def test_signed_out_visitors_are_sent_to_log_in(client, july_bill):
@@ -135,7 +168,9 @@ def test_billing_cancels_and_rebills_from_the_bill_page(client_for, biller, july
     client = client_for(biller)
     page = client.get(reverse("billing:bill", args=[july_bill.pk])).content.decode()
     assert 'id="cancel-bill"' in page
-    response = client.post(reverse("billing:bill_cancel", args=[july_bill.pk]), {"reason": "Wrong meter", "rebill": "on"})
+    response = client.post(
+        reverse("billing:bill_cancel", args=[july_bill.pk]), {"reason": "Wrong meter", "rebill": "on"}
+    )
     new = Bill.objects.get(replaces=july_bill)
     assert response.url == reverse("billing:bill", args=[new.pk])
     assert "replaces" in client.get(response.url).content.decode()
@@ -156,8 +191,13 @@ def test_the_rebill_page_previews_then_rebills(client_for, biller, july_bill):
 
     read = MeterRead.objects.get(customer=july_bill.customer, read_date=datetime.date(2025, 7, 9))
     run = ImportRun.objects.create(file_name="fix.csv", actor_label="test")
-    ReadCorrection.objects.create(import_run=run, customer=read.customer, read_date=read.read_date,
-                                  old_usage_ccf=read.usage_ccf, new_usage_ccf=D("3"))
+    ReadCorrection.objects.create(
+        import_run=run,
+        customer=read.customer,
+        read_date=read.read_date,
+        old_usage_ccf=read.usage_ccf,
+        new_usage_ccf=D("3"),
+    )
     MeterRead.objects.filter(pk=read.pk).update(usage_ccf=D("3"))
     client = client_for(biller)
     home = client.get(reverse("billing:rebill")).content.decode()

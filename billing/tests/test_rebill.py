@@ -99,7 +99,10 @@ def test_a_draft_cannot_be_cancelled_nor_a_bill_without_a_reason(alice_account, 
 def test_a_cancelled_period_is_numbered_on_without_reusing_a_number(alice_account, bob_account, july, biller):
     """Issuing numbers drafts after every original number of the period, cancelled ones included."""
     carol = type(alice_account).objects.create(
-        location_id="100000003", name="Carol Chen", mailing_address="3 Elm St", customer_type="residential",
+        location_id="100000003",
+        name="Carol Chen",
+        mailing_address="3 Elm St",
+        customer_type="residential",
         cycle_number=1,
     )
     bill_cancel(bill=july["alice"], reason="Wrong meter", actor=biller, today=REBILL_ON)
@@ -117,7 +120,7 @@ def test_rebill_touches_only_the_bills_whose_reads_were_corrected(tmp_path, july
     changes = rebill_candidates(period=JULY)
     assert [c.bill for c in changes] == [july["alice"]]
     report = period_rebill(period=JULY, actor_label="test", today=REBILL_ON)
-    (old, new), = report.rebilled
+    ((old, new),) = report.rebilled
     july["bob"].refresh_from_db()
     assert old == july["alice"] and july["bob"].status == "issued"
     assert new.replaces == old and new.number == "HS-202507-000001-R1" and new.status == "issued"
@@ -163,7 +166,11 @@ def test_a_correction_priced_into_a_bill_before_it_was_issued_is_no_change(tmp_p
 
 def test_rebilling_one_bill_from_its_page_service_needs_no_correction(july, biller):
     new = bill_rebill(bill=july["bob"], reason="Customer moved in on the 3rd", actor=biller, today=REBILL_ON)
-    assert (new.replaces, new.total_amount, new.number) == (july["bob"], july["bob"].total_amount, "HS-202507-000002-R1")
+    assert (new.replaces, new.total_amount, new.number) == (
+        july["bob"],
+        july["bob"].total_amount,
+        "HS-202507-000002-R1",
+    )
     again = bill_rebill(bill=new, reason="Once more", actor=biller, today=REBILL_ON)
     assert again.number == "HS-202507-000002-R2"
 

@@ -28,7 +28,9 @@ def test_the_demo_accounts_look_lived_in_and_a_rerun_adds_nothing(settings):
     assert set(payments.values_list("source", flat=True)) == {"bank_file"}
     assert LedgerEntry.objects.filter(kind="late_fee").exists()
     assert set(LedgerEntry.objects.filter(kind="adjustment").values_list("reason", flat=True)) == {
-        "leak_allowance", "goodwill", "correction",
+        "leak_allowance",
+        "goodwill",
+        "correction",
     }
     noah_bills = Bill.objects.filter(customer__location_id="101887055")
     cancelled = noah_bills.get(status="cancelled")

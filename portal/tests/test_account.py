@@ -54,7 +54,9 @@ def test_the_payment_link_carries_the_account_and_the_amount_only_when_set(clien
 
 def test_the_payments_page_lists_every_entry_of_my_account_and_no_one_elses(client_for, alice, bob, bills, biller):
     pay(alice.customer, "20.00", reference="CARD-1")
-    adjustment_record(customer=alice.customer, amount="-3.00", reason="goodwill", note="Late meter reader", actor=biller)
+    adjustment_record(
+        customer=alice.customer, amount="-3.00", reason="goodwill", note="Late meter reader", actor=biller
+    )
     pay(bob.customer, "7.77", reference="BOB-1")
     html = client_for(alice).get(reverse("portal:payments")).content.decode()
     assert bills["alice"].number in html and "CARD-1" in html and "Late meter reader" in html

@@ -25,7 +25,11 @@ def test_the_ledger_runs_a_balance_newest_first(client_for, support, biller, ali
     bill = make_bill(alice_account, datetime.date(2026, 1, 1), "60.00")  # issued Feb 1, due Feb 22
     make_payment(bill, "20.00", datetime.date(2026, 2, 10))
     adjustment_record(
-        customer=alice_account, amount="-5.00", reason="goodwill", note="Sorry for the wait", actor=biller,
+        customer=alice_account,
+        amount="-5.00",
+        reason="goodwill",
+        note="Sorry for the wait",
+        actor=biller,
         entry_date=datetime.date(2026, 2, 12),
     )
     make_bill(alice_account, datetime.date(2026, 2, 1), "45.50")

@@ -52,4 +52,6 @@ def _date(text: str | None) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(text.strip())
     except ValueError:
-        raise CommandError(f"--issue-date {text!r} is not a date written YYYY-MM-DD. Nothing changed.", returncode=2) from None
+        raise CommandError(
+            f"--issue-date {text!r} is not a date written YYYY-MM-DD. Nothing changed.", returncode=2
+        ) from None
