@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_status, name="run"),
     path("print-files/<int:pk>/bills.pdf", delivery_views.print_file_pdf, name="print_file_pdf"),
     path("print-files/<int:pk>/manifest.csv", delivery_views.print_file_manifest, name="print_file_manifest"),
+    path("runs/<int:pk>/retry/", views.run_retry, name="run_retry"),
     path("bills/<int:pk>/", views.bill_detail, name="bill"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
     path("bills/<int:pk>/payments/", views.payment_add, name="payment_add"),

@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,10 +14,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from hydrospark.query import QueryParams
 from accounts.roles import capability_required, user_can
+from hydrospark.query import QueryParams
 
 from . import selectors, services, tasks
+from . import runs as bill_runs
 from .delivery import delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
@@ -56,9 +56,7 @@ def _preview(period, cycles) -> dict:
         "missing": missing[:PREVIEW_ROWS],
         "partial": bills.filter(days_read__lt=F("days_in_period")).select_related("customer")[:PREVIEW_ROWS],
         "implausible": selectors.implausible_bills(period=period, cycles=cycles)[:PREVIEW_ROWS],
-        "active": BillRun.objects.filter(
-            period=period, status__in=[BillRun.Status.QUEUED, BillRun.Status.RUNNING]
-        ).first(),
+        "active": bill_runs.active_run(period),
         "preview_rows": PREVIEW_ROWS,
         "delivery": delivery_report(period=period),
     }
@@ -75,19 +73,16 @@ def run_action(request):
         return redirect("billing:runs")
     period, cycles = form.cleaned_data["period"], form.cleaned_data["cycles"]
     back = f"{reverse('billing:runs')}?{_scope_query(period, cycles)}"
-    if BillRun.objects.filter(period=period, status__in=[BillRun.Status.QUEUED, BillRun.Status.RUNNING]).exists():
+    active = bill_runs.active_run(period)
+    if active is not None:
         messages.warning(request, f"A run for {period:%Y-%m} is already in progress: wait for it to finish.")
-        return redirect(back)
+        return redirect("billing:run", pk=active.pk)
     if action == BillRun.Action.ISSUE and (confirmation := _issue_confirmation(request, period, cycles)):
         return confirmation
     scope = selectors.customers_in_scope(cycles=cycles).count()
     # Sending and printing always go to the worker: each bill is a PDF, made while nobody waits.
     if action in (BillRun.Action.SEND, BillRun.Action.PRINT) or scope > BACKGROUND_THRESHOLD:
-        run = BillRun.objects.create(
-            period=period, cycles=cycles, action=action, requested_by=request.user, actor_label=request.user.email
-        )
-        _enqueue(run, resend=request.POST.get("resend") == "1")
-        return redirect("billing:run", pk=run.pk)
+        return _queue(request, back, period=period, cycles=cycles, action=action)
     try:
         if action == BillRun.Action.COMPUTE:
             figures = services.bill_run_compute(period=period, cycles=cycles, actor=request.user)
@@ -121,13 +116,27 @@ def _issue_confirmation(request, period, cycles):
     return render(request, "billing/run_confirm.html", context)
 
 
-def _enqueue(run: BillRun, *, resend: bool) -> None:
-    if run.action == BillRun.Action.COMPUTE:
-        transaction.on_commit(lambda: tasks.bill_run_task.enqueue(run.pk))
-    elif run.action == BillRun.Action.ISSUE:
-        transaction.on_commit(lambda: tasks.bill_issue_task.enqueue(run.pk))
-    else:
-        transaction.on_commit(lambda: tasks.send_bills_task.enqueue(run.pk, resend=resend))
+def _queue(request, back: str, **scope):
+    try:
+        run = bill_runs.bill_run_queue(actor=request.user, resend=request.POST.get("resend") == "1", **scope)
+    except BillingError as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    return redirect("billing:run", pk=run.pk)
+
+
+@require_POST
+@capability_required("manage_bills")
+def run_retry(request, pk):
+    """Queue a failed run again (the sweep failed it when its worker died, or it failed on its own)."""
+    run = get_object_or_404(BillRun, pk=pk)
+    try:
+        retry = bill_runs.bill_run_retry(run=run, actor=request.user)
+    except BillingError as error:
+        messages.error(request, str(error))
+        return redirect("billing:run", pk=pk)
+    messages.success(request, f"Run #{run.pk} queued again as run #{retry.pk}.")
+    return redirect("billing:run", pk=retry.pk)
 
 
 @capability_required("manage_bills")

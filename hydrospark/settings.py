@@ -223,7 +223,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 METER_UPLOAD_MAX_MB = env.int("METER_UPLOAD_MAX_MB", default=200)
 # A background import whose progress has not moved for this long is shown as stalled (Retry offered).
-METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=15)
+# A running background run (import, bill run, sending, detection) whose heartbeat stopped for this long lost its
+# process: fail_stalled_runs fails it so it can be retried. Imports may have their own limit.
+RUN_STALE_MINUTES = env.int("RUN_STALE_MINUTES", default=15)
+METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=RUN_STALE_MINUTES)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
