@@ -8,8 +8,8 @@ from django.utils import timezone
 from accounts.services import audit_record
 from hydrospark import runs
 
-from .services import AnomalyError
 from .models import DetectionRun, Method
+from .services import AnomalyError
 
 DETECTION_RUN = runs.Lifecycle(
     name="anomaly.detect_run",
@@ -37,14 +37,23 @@ def detection_queue(*, methods=None, actor=None, actor_label: str = "") -> list[
     with transaction.atomic():
         queued = [
             DetectionRun.objects.create(
-                method=method, state=DetectionRun.State.QUEUED, started_at=timezone.now(), triggered_by=user,
+                method=method,
+                state=DetectionRun.State.QUEUED,
+                started_at=timezone.now(),
+                triggered_by=user,
                 actor_label=label,
             )
             for method in methods
         ]
         ids = [run.pk for run in queued]
-        audit_record(actor=user, actor_label=label, action="anomaly.queue", target=queued[0],
-                     summary=f"Detection queued: {', '.join(methods)}", changes={"runs": ids})
+        audit_record(
+            actor=user,
+            actor_label=label,
+            action="anomaly.queue",
+            target=queued[0],
+            summary=f"Detection queued: {', '.join(methods)}",
+            changes={"runs": ids},
+        )
         transaction.on_commit(lambda: detect_anomalies_task.enqueue(run_ids=ids))
     return queued
 

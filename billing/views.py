@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from accounts.roles import capability_required, user_can
 from hydrospark.query import QueryParams
 
-from . import selectors, services, tasks
 from . import runs as bill_runs
+from . import selectors, services, tasks
 from .delivery import delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError

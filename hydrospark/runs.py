@@ -182,8 +182,13 @@ def fail_stalled(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
             continue
         if fail(lifecycle, run.pk, stalled_error(lifecycle, moved)):
             run.refresh_from_db()
-            audit_record(actor=None, actor_label=actor_label, action=f"{lifecycle.name}.stalled", target=run,
-                         summary=f"{run}: {getattr(run, lifecycle.error_field)}")
+            audit_record(
+                actor=None,
+                actor_label=actor_label,
+                action=f"{lifecycle.name}.stalled",
+                target=run,
+                summary=f"{run}: {getattr(run, lifecycle.error_field)}",
+            )
             failed.append(run)
     fail_lost_tasks(lifecycle, [run.pk for run in failed])
     return failed
@@ -199,11 +204,14 @@ def fail_lost_tasks(lifecycle: Lifecycle, run_ids: list[int]) -> int:
     rows = list(DBTaskResult.objects.filter(status="RUNNING", task_path__in=lifecycle.tasks))
     by_run = {row.pk: _run_id(row.args_kwargs) for row in rows}
     live = set(
-        lifecycle.objects.filter(pk__in=[i for i in by_run.values() if i is not None], **{
-            f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]
-        }).values_list("pk", flat=True)
+        lifecycle.objects.filter(
+            pk__in=[i for i in by_run.values() if i is not None],
+            **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]},
+        ).values_list("pk", flat=True)
     )
-    lost = [pk for pk, run_id in by_run.items() if run_id in set(run_ids) or (run_id is not None and run_id not in live)]
+    lost = [
+        pk for pk, run_id in by_run.items() if run_id in set(run_ids) or (run_id is not None and run_id not in live)
+    ]
     return DBTaskResult.objects.filter(pk__in=lost, status="RUNNING").update(
         status="FAILED",
         finished_at=timezone.now(),

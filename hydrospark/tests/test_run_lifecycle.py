@@ -88,9 +88,7 @@ def test_a_run_that_keeps_beating_is_never_failed(clock, biller):
     assert BillRun.objects.get(pk=run.pk).status == BillRun.Status.RUNNING
 
 
-def test_the_heartbeat_reaches_the_row_at_most_every_few_seconds(
-    clock, biller, monkeypatch, django_assert_num_queries
-):
+def test_the_heartbeat_reaches_the_row_at_most_every_few_seconds(clock, biller, monkeypatch, django_assert_num_queries):
     run = bill_run_queue(period=JULY, cycles=[], action=BillRun.Action.SEND, actor=biller)
     runs.claim(BILL_RUN, run.pk)
     clock.shift(3 * MINUTES)

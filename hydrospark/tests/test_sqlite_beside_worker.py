@@ -69,13 +69,21 @@ def test_the_long_commands_run_beside_the_worker_and_a_busy_web_server(file_data
     export = folder / "march.csv"
     export.write_text(
         "Customer Name,Mailing Address,Location ID,Customer Type,Cycle Number,Year,Month,Day,Daily Water Usage (CCF)\n"
-        + "".join(f'Customer {i},"{i} Elm St, Dallas, TX 75201",9100{i:04d},Residential,1,2025,3,5,0.9\n' for i in range(40))
+        + "".join(
+            f'Customer {i},"{i} Elm St, Dallas, TX 75201",9100{i:04d},Residential,1,2025,3,5,0.9\n' for i in range(40)
+        )
     )
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.1"],
-        cwd=BASE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=BASE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    web = subprocess.Popen([sys.executable, "-c", WRITER, str(folder / "hs.sqlite3")], stderr=subprocess.PIPE, text=True)
+    web = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(folder / "hs.sqlite3")], stderr=subprocess.PIPE, text=True
+    )
     try:
         time.sleep(2)  # the worker polls and the writer writes before the commands start
         results = [
