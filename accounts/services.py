@@ -73,6 +73,7 @@ def customer_update_contact(*, customer: Customer, actor, data: dict, fields=CON
     changes = field_changes(customer, data, fields)
     if not changes:
         return {}
+    _check_lengths(data, changes)
     for field in changes:
         setattr(customer, field, data[field])
     customer.save(update_fields=[*changes, "updated_at"])
@@ -85,6 +86,15 @@ def customer_update_contact(*, customer: Customer, actor, data: dict, fields=CON
         changes=changes,
     )
     return changes
+
+
+def _check_lengths(data: dict, fields) -> None:
+    """Every door's values fit their columns (SQLite would store a longer one; the others would fail)."""
+    for name in fields:
+        limit = Customer._meta.get_field(name).max_length
+        if limit and isinstance(data[name], str) and len(data[name]) > limit:
+            label = Customer._meta.get_field(name).verbose_name
+            raise AccountError(f"The {label} is {len(data[name])} characters long; at most {limit} fit.")
 
 
 def clean_billing_email(value: str) -> str:

@@ -38,6 +38,12 @@ class ContactForm(forms.Form):
         address = " ".join(address.split()).strip(" ,")
         if not address:
             raise forms.ValidationError("Enter your mailing address.")
+        # Joining lines with ", " lengthens the text: the limit is the column's, on what is stored.
+        limit = Customer._meta.get_field("mailing_address").max_length
+        if len(address) > limit:
+            raise forms.ValidationError(
+                f"Keep the address to {limit} characters: it has {len(address)} once its lines are joined on one line."
+            )
         return address
 
 
