@@ -54,12 +54,15 @@ def backtest(
     price_totals: PriceTotals,
     results: dict | None = None,
     need_last_year: bool = True,
+    others: dict[str, Callable] | None = None,
 ) -> dict[tuple[str, int], Errors]:
     """Accumulate errors per (method, as-of day) into `results` (so chunks of customers can share it).
 
     Customer-months count where last month was read (and, with need_last_year, the same month a year
     earlier too, so all three methods are judged on the same months). Without need_last_year (customers
-    newer than a year), "same month last year" is judged only where it exists, which may be nowhere."""
+    newer than a year), "same month last year" is judged only where it exists, which may be nowhere.
+    `others` are further forecasts to compare, name → f(matrix, period=, as_of=) → usage per customer
+    (forecast.standard), each judged where it gives a figure."""
     results = {} if results is None else results
     for month in months:
         start, end = month_bounds(month)
@@ -92,6 +95,16 @@ def backtest(
             results.setdefault((METHODS[0], day), Errors()).add(
                 bill, actual_bill, predicted, actual[rows], inside, width
             )
+            for name, method in (others or {}).items():
+                usage = method(matrix, period=start, as_of=as_of)[rows]
+                where = np.isfinite(usage)
+                if where.any():
+                    results.setdefault((name, day), Errors()).add(
+                        price_totals(usage[where], rows[where], start),
+                        actual_bill[where],
+                        usage[where],
+                        actual[rows][where],
+                    )
             for name, (naive_bill, naive_usage, where) in naive_bills.items():
                 if np.any(np.ones(len(rows), bool)[where]):
                     results.setdefault((name, day), Errors()).add(
@@ -104,7 +117,8 @@ def summary_rows(results: dict[tuple[str, int], Errors]) -> list[dict]:
     """One row per (as-of day, method): MAPE of bills and usage in percent, coverage of the range and its
     mean width (high − low bill over the predicted bill, in percent)."""
     rows = []
-    for (method, day), errors in sorted(results.items(), key=lambda item: (item[0][1], METHODS.index(item[0][0]))):
+    order = {name: i for i, name in enumerate(METHODS)}
+    for (method, day), errors in sorted(results.items(), key=lambda item: (item[0][1], order.get(item[0][0], 9))):
         rows.append(
             {
                 "as_of_day": day,
