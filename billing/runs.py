@@ -29,9 +29,12 @@ def active_run(period: datetime.date) -> BillRun | None:
     return BillRun.objects.filter(period=period, status__in=ACTIVE).order_by("-id").first()
 
 
-def bill_run_queue(*, period: datetime.date, cycles, action: str, actor, resend: bool = False) -> BillRun:
+def bill_run_queue(
+    *, period: datetime.date, cycles, action: str, actor, resend: bool = False, reprint: bool = False
+) -> BillRun:
     """Create a queued run and enqueue its task on commit. Refuses while another run of the period is queued
-    or running (a dead one is failed by fail_stalled_runs, and can then be retried)."""
+    or running (a dead one is failed by fail_stalled_runs, and can then be retried). `reprint` (a print run
+    only) prints again the paper bills printed before, e.g. when the mail house lost a batch."""
     from . import tasks
 
     if action not in BillRun.Action.values:
@@ -54,10 +57,11 @@ def bill_run_queue(*, period: datetime.date, cycles, action: str, actor, resend:
             BillRun.Action.COMPUTE: (tasks.bill_run_task, {}),
             BillRun.Action.ISSUE: (tasks.bill_issue_task, {}),
             BillRun.Action.SEND: (tasks.send_bills_task, {"resend": resend}),
-            BillRun.Action.PRINT: (tasks.print_bills_task, {}),
+            BillRun.Action.PRINT: (tasks.print_bills_task, {"reprint": reprint}),
         }[action]
         transaction.on_commit(lambda: task.enqueue(run_id=run.pk, **kwargs))
-        audit_record(actor=actor, action="billing.queue", target=run, summary=f"Queued: {run}")
+        again = " (reprint of the bills printed before)" if reprint and action == BillRun.Action.PRINT else ""
+        audit_record(actor=actor, action="billing.queue", target=run, summary=f"Queued: {run}{again}")
     return run
 
 

@@ -19,7 +19,7 @@ from hydrospark.query import QueryParams
 
 from . import runs as bill_runs
 from . import selectors, services, tasks
-from .delivery import delivery_report
+from .delivery import bills_for_paper, delivery_report
 from .documents import bill_document_context, render_bill_pdf
 from .exceptions import BillingError
 from .forms import PaymentForm, PeriodForm
@@ -79,10 +79,13 @@ def run_action(request):
         return redirect("billing:run", pk=active.pk)
     if action == BillRun.Action.ISSUE and (confirmation := _issue_confirmation(request, period, cycles)):
         return confirmation
+    reprint = action == BillRun.Action.PRINT and request.POST.get("reprint") == "1"
+    if reprint and request.POST.get("confirm") != "reprint":
+        return _reprint_confirmation(request, period, cycles)
     scope = selectors.customers_in_scope(cycles=cycles).count()
     # Sending and printing always go to the worker: each bill is a PDF, made while nobody waits.
     if action in (BillRun.Action.SEND, BillRun.Action.PRINT) or scope > BACKGROUND_THRESHOLD:
-        return _queue(request, back, period=period, cycles=cycles, action=action)
+        return _queue(request, back, period=period, cycles=cycles, action=action, reprint=reprint)
     try:
         if action == BillRun.Action.COMPUTE:
             figures = services.bill_run_compute(period=period, cycles=cycles, actor=request.user)
@@ -114,6 +117,20 @@ def _issue_confirmation(request, period, cycles):
         "scope_query": _scope_query(period, cycles),
     }
     return render(request, "billing/run_confirm.html", context)
+
+
+def _reprint_confirmation(request, period, cycles):
+    """A reprint sends the mail house bills it has printed before (customers may get them twice), so the page
+    asks first, with how many bills the file will hold and how many of them were printed already."""
+    every = bills_for_paper(period=period, reprint=True)
+    context = {
+        "period": period,
+        "cycles": cycles,
+        "bills": len(every),
+        "printed_before": len(every) - len(bills_for_paper(period=period)),
+        "scope_query": _scope_query(period, cycles),
+    }
+    return render(request, "billing/reprint_confirm.html", context)
 
 
 def _queue(request, back: str, **scope):

@@ -70,6 +70,7 @@ def billing_period(today: datetime.date) -> datetime.date:
 def billing_summary(*, today: datetime.date) -> dict:
     """The Billing home: the current period's runs and figures, what came in this month, and what is
     overdue and how old, from the ledger (the analytics snapshot's aging table)."""
+    from billing.delivery import delivery_report
     from billing.models import BillRun, Payment
     from billing.selectors import period_summary
 
@@ -91,6 +92,7 @@ def billing_summary(*, today: datetime.date) -> dict:
         "overdue_amount": sum((a for _, _, a in overdue), Decimal("0.00")),
         "aging": aging,
         "aging_snapshot": figures,
+        "delivery": delivery_report(period=period),  # last month's bills: who got them, who nobody reached
     }
 
 
