@@ -656,6 +656,10 @@ class PaymentImport(models.Model):
     total_recorded = models.DecimalField(**MONEY, default=Decimal("0"))
     rejects = models.JSONField(default=list, blank=True, help_text="[line, reason, row] of each rejected row.")
     error = models.TextField(blank=True, help_text="Why the file could not be imported (nothing was recorded).")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        help_text="The failed or stalled import whose stored file this one imports again.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
