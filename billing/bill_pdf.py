@@ -211,33 +211,57 @@ class BillPDF(FPDF):
         self.set_title(title)
         self.set_author("HydroSpark Water")
         self.set_creation_date(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))  # same bills, same bytes
-        self._style = None
+        # The style asked for and the one fpdf last wrote: measuring needs no font change (widths come from
+        # the font tables), so fpdf's costly set_font runs only when text is drawn in another style.
+        self._style = (9, INK, False)
+        self._applied = None
+        self._units: dict[tuple[bool, str], int] = {}  # text -> width in font units (1/1000 em), per weight
 
     def style(self, size: float, colour=INK, bold: bool = False) -> None:
-        if self._style != (size, colour, bold):
+        self._style = (size, colour, bold)
+
+    def apply_style(self) -> None:
+        if self._applied == self._style:
+            return
+        size, colour, bold = self._style
+        if self._applied is None or self._applied[0::2] != (size, bold):
             self.set_font("DejaVu", "B" if bold else "", size)
+        if self._applied is None or self._applied[1] != colour:
             self.set_text_color(*colour)
-            self._style = (size, colour, bold)
+        self._applied = self._style
+
+    def forget_style(self) -> None:
+        """After fpdf moves to another page: write the font again before the next text (fpdf writes a font
+        change into the current page only, and skips it when it believes the font is already set)."""
+        self.set_font("DejaVu", "B", 1)
+        self._applied = None
 
     def put(self, x: float, top: float, text: str) -> None:
         """Text whose line box starts at `top` (mm): the baseline leaves room for accents above and
         descenders below, so lines `line_height` apart never touch."""
-        self.text(x, top + 0.96 * self.font_size, text)
+        self.apply_style()
+        self.text(x, top + 0.96 * self._style[0] * PT, text)
 
     def line_height(self) -> float:
-        return 1.25 * self.font_size
+        return 1.25 * self._style[0] * PT
 
     def get_string_width(self, s: str, normalized: bool = False, markdown: bool = False) -> float:
-        """fpdf's width of `s`, computed straight from the font's advance widths (no text shaping, no
-        character spacing here, so it is the same sum fpdf makes): fpdf's own way builds text fragments
-        for every call, which was most of the time of a print file."""
-        if markdown or normalized or self.char_spacing or self.font_stretching != 100:
-            return super().get_string_width(s, normalized, markdown)
-        widths = self.current_font.cw
-        try:
-            return sum(widths[ord(c)] for c in s) * self.font_size_pt * 0.001 / self.k
-        except (IndexError, KeyError):  # a character the font lacks: let fpdf decide
-            return super().get_string_width(s, normalized, markdown)
+        """The width of `s` in the current style: the same sum of the font's advance widths that fpdf makes
+        (no text shaping or character spacing here; a test holds them equal), from tables, cached per
+        string: fpdf's own way builds text fragments on every call, most of a print file's time."""
+        size, _colour, bold = self._style
+        units = self._units.get((bold, s))
+        if units is None:
+            widths = self.fonts["dejavuB" if bold else "dejavu"].cw
+            try:
+                units = sum(widths[ord(c)] for c in s)
+            except (IndexError, KeyError):  # a character the font lacks: let fpdf decide
+                self.apply_style()
+                return super().get_string_width(s, normalized, markdown)
+            if len(self._units) > 200_000:  # names and amounts differ per bill: keep the cache bounded
+                self._units.clear()
+            self._units[(bold, s)] = units
+        return units * size * 0.001 / self.k
 
     def wrap(self, text: str, width: float) -> list[str]:
         """The text broken at spaces into lines no wider than `width` in the current font; a word wider than
@@ -253,6 +277,7 @@ class BillPDF(FPDF):
                 word_w = self.get_string_width(word)
                 if word_w > width:
                     del lines[start:]
+                    self.apply_style()
                     lines.extend(self.multi_cell(width, 1, paragraph, dry_run=True, output="LINES", padding=0))
                     line, line_w = None, 0.0
                     break
@@ -376,10 +401,10 @@ def draw_bill(pdf: BillPDF, doc: BillDocument) -> int:
 
 def _new_page(pdf: BillPDF, doc: BillDocument) -> None:
     pdf.add_page()
-    pdf._style = None  # a new page starts with fpdf's own font state
     mark = WORDS["cancelled"] if doc.cancelled else "" if doc.issued else WORDS["draft"]
     if mark:  # across the page, light: what staff print of a draft or a cancelled bill cannot pass for a bill
         pdf.style(40, (228, 232, 238), bold=True)
+        pdf.apply_style()
         with pdf.rotation(30, x=PAGE_W / 2, y=PAGE_H / 2):
             pdf.text((PAGE_W - pdf.get_string_width(mark)) / 2, PAGE_H / 2, mark)
 
@@ -405,15 +430,13 @@ def _page_numbers(pdf: BillPDF, first: int, pages: int) -> None:
     last = pdf.page
     for number in range(pages):
         pdf.page = first + number
-        # fpdf writes a font change into the current page only: on a page it comes back to, the font
-        # must be chosen again even when it believes it is already set.
-        pdf.set_font("DejaVu", "B", 1)
-        pdf._style = None
+        pdf.forget_style()
         pdf.style(7.5, MUTED)
         text = WORDS["page"].format(page=number + 1, pages=pages)
         top = 2.5 * PT if number == 0 else TOP
         pdf.put(RIGHT - pdf.get_string_width(text), top, text)
     pdf.page = last
+    pdf.forget_style()
 
 
 def _block(pdf: BillPDF, box: Rect, lines: Sequence[tuple[str, float, bool]], smallest: float) -> None:
