@@ -7,6 +7,7 @@ The account section (SPEC §2a) comes from billing.account.bill_statement; nothi
 """
 
 import datetime
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -127,6 +128,31 @@ def bill_document(
     )
 
 
+TEXT_WIDTH = 72  # the plain-text email's account table: amounts end in this column
+
+
+def account_text(doc: BillDocument) -> str:
+    """The account section as plain text, amounts right-aligned in one column, long labels wrapped."""
+    out = []
+    rows = [(row.date_text, _text_label(row), row.amount_text) for row in account_rows(doc)]
+    amount, note = total_due_words(doc)
+    rows += [("", "", ""), ("", "Total amount due", money(amount))]
+    for day, label, amount_text in rows:
+        left = f"{day:<14}{label}" if day or label else ""
+        room = TEXT_WIDTH - len(amount_text) - 1
+        lines = textwrap.wrap(left, room, subsequent_indent=" " * 18) or [""]
+        out += lines[:-1]
+        out.append(f"{lines[-1]:<{room}} {amount_text}".rstrip())
+    out += textwrap.wrap(note, TEXT_WIDTH, initial_indent=" " * 14, subsequent_indent=" " * 14)
+    return "\n".join(out)
+
+
+def _text_label(row) -> str:
+    if row.kind != "line":
+        return row.label
+    return f"    {row.label}: {row.detail}" if row.detail else f"    {row.label}"
+
+
 def _statement(bill: Bill) -> BillStatement | None:
     return bill_statement(bill) if bill.issue_date else None
 
@@ -147,6 +173,8 @@ def bill_document_context(bill: Bill, *, chart: bool = True) -> dict:
         "total_due_text": money(total_due),
         "total_due_note": total_due_note,
         "usage_ccf_text": ccf(doc.usage_ccf),
+        "usage_gallons_text": f"{doc.usage_gallons:,}",
+        "account_text": account_text(doc),
         "late_fee_text": late_fee_sentence(doc),
         "how_to_pay_text": how_to_pay_sentence(doc),
         "customer": bill.customer,

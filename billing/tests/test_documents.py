@@ -99,6 +99,10 @@ def test_the_email_shows_the_account_and_attaches_the_same_pdf(noah_in_july):
     message = mail.outbox[-1]
     assert f"${statement.amount_due:,.2f}" in message.subject
     assert "Previous balance on Jul 31, 2019" in message.body and "Total amount due" in message.body
+    account = message.body.split("Your account\n")[1].split("\n\nHow to pay")[0]
+    amounts = [line for line in account.splitlines() if line.rstrip()[-1:].isdigit() and "$" in line]
+    assert len(amounts) == 11 and {len(line) for line in amounts} == {72}  # one column of amounts
+    assert "+20% of $" in account  # how the seasonal line was computed
     html = message.alternatives[0].content
     assert "Balance on your last bill" in html and f"${statement.amount_due:,.2f}" in html
     name, pdf, kind = message.attachments[0]
