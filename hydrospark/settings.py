@@ -227,6 +227,9 @@ METER_UPLOAD_MAX_MB = env.int("METER_UPLOAD_MAX_MB", default=200)
 # process: fail_stalled_runs fails it so it can be retried. Imports may have their own limit.
 RUN_STALE_MINUTES = env.int("RUN_STALE_MINUTES", default=15)
 METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=RUN_STALE_MINUTES)
+# How long a bill run, issue, rebill or meter import waits for another one holding the same month before it is
+# refused with "another run holds this period" (exit 2, nothing changed).
+BILLING_PERIOD_LOCK_WAIT_SECONDS = env.int("BILLING_PERIOD_LOCK_WAIT_SECONDS", default=300)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
