@@ -20,6 +20,7 @@ DETECTION_RUN = runs.Lifecycle(
     done=DetectionRun.State.FINISHED,
     failed=DetectionRun.State.FAILED,
     error_field="error",
+    created_field="started_at",  # set when queued, moved to the claim's time
     tasks=("anomalies.tasks.detect_anomalies_task",),
 )
 

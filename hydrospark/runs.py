@@ -43,6 +43,7 @@ class Lifecycle:
     done: str = "done"
     failed: str = "failed"
     error_field: str = "message"
+    created_field: str = "created_at"  # when it was queued
     tasks: tuple[str, ...] = ()  # dotted paths of the tasks whose `run_id` (or first argument) is such a run
 
     @property
@@ -170,9 +171,8 @@ def stalled_error(lifecycle: Lifecycle, moved: datetime.datetime | None) -> str:
 
 
 def fail_stalled(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
-    """Fail every running run of this kind whose last beat is older than stale_after(); audited. Returns them."""
-    from accounts.services import audit_record
-
+    """Fail every running run of this kind whose last beat is older than stale_after(), and the queued ones no
+    task will run (fail_orphaned); audited. Returns them."""
     now = now or timezone.now()
     running = list(lifecycle.objects.filter(**{lifecycle.field: lifecycle.running}).order_by("pk"))
     failed = []
@@ -182,36 +182,46 @@ def fail_stalled(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
             continue
         if fail(lifecycle, run.pk, stalled_error(lifecycle, moved)):
             run.refresh_from_db()
-            audit_record(
-                actor=None,
-                actor_label=actor_label,
-                action=f"{lifecycle.name}.stalled",
-                target=run,
-                summary=f"{run}: {getattr(run, lifecycle.error_field)}",
-            )
+            audit_record_stalled(lifecycle, run, actor_label)
             failed.append(run)
     fail_lost_tasks(lifecycle, [run.pk for run in failed])
-    return failed
+    return failed + fail_orphaned(lifecycle, actor_label=actor_label, now=now)
+
+
+def audit_record_stalled(lifecycle: Lifecycle, run, actor_label: str) -> None:
+    from accounts.services import audit_record
+
+    audit_record(
+        actor=None,
+        actor_label=actor_label,
+        action=f"{lifecycle.name}.stalled",
+        target=run,
+        summary=f"{run}: {getattr(run, lifecycle.error_field)}",
+    )
+
+
+def _tasks_in_database() -> bool:
+    return settings.TASKS.get("default", {}).get("BACKEND") == "django_tasks_db.DatabaseBackend"
 
 
 def fail_lost_tasks(lifecycle: Lifecycle, run_ids: list[int]) -> int:
     """django-tasks-db leaves the task row of a killed worker RUNNING for ever: fail the rows of these runs'
-    tasks (and of any of its tasks whose run is no longer running). Returns how many."""
+    tasks (and of any of its tasks whose runs are all over). Returns how many."""
     if not lifecycle.tasks or "django_tasks_db" not in settings.INSTALLED_APPS:
         return 0
     from django_tasks_db.models import DBTaskResult
 
     rows = list(DBTaskResult.objects.filter(status="RUNNING", task_path__in=lifecycle.tasks))
-    by_run = {row.pk: _run_id(row.args_kwargs) for row in rows}
+    by_row = {row.pk: _run_ids(row.args_kwargs) for row in rows}
+    unfinished = [lifecycle.queued, lifecycle.running]
+    mentioned = {pk for ids in by_row.values() for pk in ids}
     live = set(
-        lifecycle.objects.filter(
-            pk__in=[i for i in by_run.values() if i is not None],
-            **{f"{lifecycle.field}__in": [lifecycle.queued, lifecycle.running]},
-        ).values_list("pk", flat=True)
+        lifecycle.objects.filter(pk__in=mentioned, **{f"{lifecycle.field}__in": unfinished}).values_list(
+            "pk", flat=True
+        )
     )
-    lost = [
-        pk for pk, run_id in by_run.items() if run_id in set(run_ids) or (run_id is not None and run_id not in live)
-    ]
+    failed = set(run_ids)
+    lost = [row for row, ids in by_row.items() if ids and (failed & set(ids) or not live & set(ids))]
     return DBTaskResult.objects.filter(pk__in=lost, status="RUNNING").update(
         status="FAILED",
         finished_at=timezone.now(),
@@ -220,9 +230,44 @@ def fail_lost_tasks(lifecycle: Lifecycle, run_ids: list[int]) -> int:
     )
 
 
-def _run_id(args_kwargs) -> int | None:
+def fail_orphaned(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
+    """Fail the queued runs that no task will ever run: queued for longer than stale_after() while no READY
+    task row names them (its row failed before the claim, its worker died between taking the row and
+    claiming the run, or the row is gone). Only with the database task backend, whose rows we can read."""
+    if not lifecycle.tasks or not _tasks_in_database():
+        return []
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    old = now - stale_after()
+    queued = list(
+        lifecycle.objects.filter(**{lifecycle.field: lifecycle.queued, f"{lifecycle.created_field}__lt": old})
+    )
+    if not queued:
+        return []
+    since = min(getattr(run, lifecycle.created_field) for run in queued) - datetime.timedelta(minutes=1)
+    rows = DBTaskResult.objects.filter(task_path__in=lifecycle.tasks, enqueued_at__gte=since)
+    waiting = {
+        pk
+        for status, started, args_kwargs in rows.values_list("status", "started_at", "args_kwargs")
+        if status == "READY" or (status == "RUNNING" and started and started >= old)
+        for pk in _run_ids(args_kwargs)
+    }
+    error = (
+        "Nothing changed: the background task of this run was lost before it started (its worker stopped or the "
+        "task failed). Run it again."
+    )
+    orphaned = [run for run in queued if run.pk not in waiting and fail(lifecycle, run.pk, error)]
+    for run in orphaned:
+        run.refresh_from_db()
+        audit_record_stalled(lifecycle, run, actor_label)
+    fail_lost_tasks(lifecycle, [run.pk for run in orphaned])
+    return orphaned
+
+
+def _run_ids(args_kwargs) -> list[int]:
+    """The runs a task row is for: its `run_id` or `run_ids` argument (or its first positional one)."""
     kwargs, args = (args_kwargs or {}).get("kwargs") or {}, (args_kwargs or {}).get("args") or []
-    value = kwargs.get("run_id", args[0] if args else None)
-    if isinstance(value, list):  # a detection task carries the ids of its runs
-        value = value[0] if value else None
-    return value if isinstance(value, int) else None
+    value = kwargs.get("run_id", kwargs.get("run_ids", args[0] if args else None))
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, int)]

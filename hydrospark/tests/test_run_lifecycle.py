@@ -195,3 +195,38 @@ def test_a_busy_database_never_stops_a_run_at_its_heartbeat(biller, monkeypatch)
     monkeypatch.setattr("django.db.models.query.QuerySet.update", locked)
     runs.beat(BILL_RUN, run.pk)  # logged, not raised: the cache holds the beat
     assert runs.last_beat(BILL_RUN, run) is not None
+
+
+@pytest.fixture
+def database_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def test_a_queued_run_whose_task_was_lost_is_failed_and_one_still_waiting_is_not(clock, biller, database_tasks):
+    lost = BillRun.objects.create(period=JULY, action=BillRun.Action.COMPUTE, actor_label="test")
+    died = BillRun.objects.create(period=JULY, action=BillRun.Action.SEND, actor_label="test")
+    waiting = BillRun.objects.create(period=JULY, action=BillRun.Action.ISSUE, actor_label="test")
+    task_row("billing.tasks.send_bills_task", died.pk)  # the worker took the row and died before the claim
+    DBTaskResult.objects.filter(pk=task_row("billing.tasks.bill_issue_task", waiting.pk).pk).update(status="READY")
+    clock.shift(16 * MINUTES)
+    assert "Failed 2 stalled run(s)" in sweep()
+    states = dict(BillRun.objects.values_list("pk", "status"))
+    assert states == {lost.pk: "failed", died.pk: "failed", waiting.pk: "queued"}
+    assert "was lost before it started" in BillRun.objects.get(pk=lost.pk).message
+    assert DBTaskResult.objects.filter(status="RUNNING").count() == 0
+
+
+def test_a_dead_detection_s_task_row_is_failed_too(clock, ops):
+    [run] = detection_queue(methods=["zscore"], actor=ops)
+    runs.claim(DETECTION_RUN, run.pk)
+    row = DBTaskResult.objects.create(
+        status="RUNNING",
+        args_kwargs={"args": [], "kwargs": {"run_ids": [run.pk]}},
+        task_path="anomalies.tasks.detect_anomalies_task",
+        backend_name="default",
+        run_after=timezone.now(),
+        started_at=timezone.now(),
+    )
+    clock.shift(16 * MINUTES)
+    sweep()
+    assert DBTaskResult.objects.get(pk=row.pk).status == "FAILED"
