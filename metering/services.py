@@ -203,7 +203,7 @@ def import_runs_fail_stalled(*, actor=None, actor_label: str = "") -> list[Impor
     stalled = [run for run in running if is_stalled(run, live.get(run.pk), now)]
     failed = [run for run in stalled if _give_up(run, live.get(run.pk), actor=actor, actor_label=actor_label)]
     runs.fail_lost_tasks(IMPORT_RUN, [run.pk for run in failed])  # the killed worker's task row too
-    return failed
+    return failed + runs.fail_orphaned(IMPORT_RUN, actor_label=actor_label, now=now)
 
 
 def import_retry_refusal(run: ImportRun, live: dict | None = None) -> str:
