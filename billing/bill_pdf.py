@@ -109,8 +109,10 @@ WORDS = {
     "late_fee": "A bill not paid in full {grace} days after its due date is charged a late fee of {percent}% "
     "of the amount still open, once.",
     "how_to_pay_title": "How to pay",
-    "how_to_pay": "By mail: a check payable to {name}, with the payment stub, to {address}. By bank transfer "
-    "(ACH) or card: call {phone}. Please quote your account number {account}.",
+    "how_to_pay": "By mail: a check payable to {name}, with the payment stub, to {address}. By card: call "
+    "{phone}. Please quote your account number {account}.",
+    "bank_transfer": "Bank transfer: {how}",
+    "in_person": "In person: {how}",
     "questions": "Questions about your bill? Call {phone} or write to {email}. 1 CCF = 748 US gallons.",
     "stub_cut": "✂  Please detach and return this part with your payment",
     "stub_payable": "Make your check payable to {name} and write your account number on it.",
@@ -127,6 +129,8 @@ class Utility:
     address_lines: tuple[str, ...]
     phone: str
     email: str
+    bank_transfer: str = ""  # how to pay by bank transfer, as the portal says it (settings.PAYMENT_BANK_TRANSFER)
+    in_person: str = ""  # where to pay in person (settings.PAYMENT_IN_PERSON)
 
 
 @dataclass(frozen=True)
@@ -812,9 +816,16 @@ def _month_label(pdf: BillPDF, months, i: int, slot: float, base: float, billed:
 
 def how_to_pay_sentence(doc: BillDocument) -> str:
     utility = doc.utility
-    return WORDS["how_to_pay"].format(
-        name=utility.name, address=", ".join(utility.address_lines), phone=utility.phone, account=doc.location_id
-    )
+    sentences = [
+        WORDS["how_to_pay"].format(
+            name=utility.name, address=", ".join(utility.address_lines), phone=utility.phone, account=doc.location_id
+        )
+    ]
+    if utility.bank_transfer:
+        sentences.append(WORDS["bank_transfer"].format(how=utility.bank_transfer))
+    if utility.in_person:
+        sentences.append(WORDS["in_person"].format(how=utility.in_person))
+    return " ".join(sentences)
 
 
 def late_fee_sentence(doc: BillDocument) -> str:

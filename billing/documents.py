@@ -55,6 +55,8 @@ def utility() -> Utility:
         address_lines=tuple(part.strip() for part in settings.UTILITY_ADDRESS.split(";") if part.strip()),
         phone=settings.UTILITY_PHONE,
         email=settings.UTILITY_EMAIL,
+        bank_transfer=settings.PAYMENT_BANK_TRANSFER,
+        in_person=settings.PAYMENT_IN_PERSON,
     )
 
 

@@ -23,7 +23,12 @@ from billing.bill_pdf import (
 from billing.tests.pdf_text import collisions, inside, page_text, pages_chars, touching
 
 UTILITY = Utility(
-    "HydroSpark Water", ("PO Box 2250", "Dallas, TX 75221-2250"), "(214) 555-0100", "billing@hydrospark.com"
+    "HydroSpark Water",
+    ("PO Box 2250", "Dallas, TX 75221-2250"),
+    "(214) 555-0100",
+    "billing@hydrospark.com",
+    bank_transfer="ACH or wire to HydroSpark Water, routing number 111000025, account 000123456789.",
+    in_person="Customer office, 1500 Marilla St, Dallas, TX 75201: Monday to Friday, 8 am to 5 pm.",
 )
 LINES = (
     ChargeLine("Tier 1: first 10 CCF", "10 CCF × $2.50/CCF", D("25.00")),

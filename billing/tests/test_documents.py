@@ -6,6 +6,7 @@ import os
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -90,6 +91,7 @@ def test_the_bill_page_shows_the_same_account(noah_in_july, biller, client_for):
     assert "Previous balance on Jul 31, 2019" in page
     assert f"${statement.amount_due:,.2f}" in page and "Please pay by August 22, 2019." in page
     assert "+20% of $" in page  # July's seasonal line says what it adds, not "× ×1.2"
+    assert settings.PAYMENT_BANK_TRANSFER in page and settings.PAYMENT_IN_PERSON in page  # as the portal says
 
 
 def test_the_email_shows_the_account_and_attaches_the_same_pdf(noah_in_july):
