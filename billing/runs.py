@@ -5,6 +5,7 @@ its page as a new run of the same scope."""
 import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.services import audit_record
 from hydrospark import runs
@@ -65,8 +66,18 @@ def bill_run_queue(
     return run
 
 
+def stalled_minutes(run: BillRun) -> int | None:
+    """Minutes since a stalled run last beat (None while it is alive or over): its page says so and offers Retry."""
+    if not runs.is_stalled(BILL_RUN, run):
+        return None
+    return int((timezone.now() - runs.last_beat(BILL_RUN, run)).total_seconds() // 60)
+
+
 def bill_run_retry(*, run: BillRun, actor) -> BillRun:
     """Queue a failed run again, with the same period, cycles and action (a new run; the old one stays failed)."""
+    if runs.is_stalled(BILL_RUN, run):  # its worker died and the sweep has not come by yet
+        runs.fail(BILL_RUN, run.pk, runs.stalled_error(BILL_RUN, runs.last_beat(BILL_RUN, run)))
+        run.refresh_from_db()
     if run.status != BillRun.Status.FAILED:
         raise BillingError(f"Only a failed run is retried; this one is {run.get_status_display().lower()}.")
     return bill_run_queue(period=run.period, cycles=run.cycles, action=run.action, actor=actor)

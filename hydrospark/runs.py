@@ -158,6 +158,13 @@ def execute(lifecycle: Lifecycle, pk: int, work):
 # --- The sweep --------------------------------------------------------------------------------------------
 
 
+def is_stalled(lifecycle: Lifecycle, run, now=None) -> bool:
+    """Running, with no beat for stale_after(): its process is gone."""
+    moved = last_beat(lifecycle, run)
+    state = getattr(run, lifecycle.field)
+    return state == lifecycle.running and moved is not None and (now or timezone.now()) - moved >= stale_after()
+
+
 def stalled_error(lifecycle: Lifecycle, moved: datetime.datetime | None) -> str:
     minutes = int(stale_after().total_seconds() // 60)
     since = ""
@@ -177,10 +184,9 @@ def fail_stalled(lifecycle: Lifecycle, *, actor_label: str, now=None) -> list:
     running = list(lifecycle.objects.filter(**{lifecycle.field: lifecycle.running}).order_by("pk"))
     failed = []
     for run in running:
-        moved = last_beat(lifecycle, run)
-        if moved is None or now - moved < stale_after():
+        if not is_stalled(lifecycle, run, now):
             continue
-        if fail(lifecycle, run.pk, stalled_error(lifecycle, moved)):
+        if fail(lifecycle, run.pk, stalled_error(lifecycle, last_beat(lifecycle, run))):
             run.refresh_from_db()
             audit_record_stalled(lifecycle, run, actor_label)
             failed.append(run)

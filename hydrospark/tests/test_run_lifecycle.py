@@ -230,3 +230,16 @@ def test_a_dead_detection_s_task_row_is_failed_too(clock, ops):
     clock.shift(16 * MINUTES)
     sweep()
     assert DBTaskResult.objects.get(pk=row.pk).status == "FAILED"
+
+
+def test_a_stalled_run_s_page_says_so_and_its_retry_fails_it_first(clock, biller, client_for):
+    run = bill_run_queue(period=JULY, cycles=[], action=BillRun.Action.COMPUTE, actor=biller)
+    runs.claim(BILL_RUN, run.pk)
+    client = client_for(biller)
+    assert "No sign of life" not in client.get(reverse("billing:run", args=[run.pk])).content.decode()
+    clock.shift(20 * MINUTES)
+    page = client.get(reverse("billing:run", args=[run.pk])).content.decode()
+    assert "No sign of life for 20 minutes" in page and "Retry this compute drafts" in page
+    client.post(reverse("billing:run_retry", args=[run.pk]))
+    assert BillRun.objects.get(pk=run.pk).status == BillRun.Status.FAILED
+    assert BillRun.objects.filter(status=BillRun.Status.QUEUED).count() == 1
