@@ -170,6 +170,7 @@ def run_status(request, pk):
             "percent": 100 if finished else int(fraction * 100),
             "message": message,
             "finished": finished,
+            "stalled_minutes": bill_runs.stalled_minutes(run),
             "scope_query": _scope_query(run.period, run.cycles),
             "delivery": delivery_report(period=run.period) if finished else None,
             "print_file": getattr(run, "print_file", None),
