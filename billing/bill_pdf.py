@@ -16,7 +16,7 @@ in three, the top panel facing the windows). We followed the standard #10 double
   and 1/2 in from its bottom. The sheet (8 1/2 in) is centred in the envelope (9 1/2 in) and its bottom fold
   rests on the envelope's bottom, so the window shows the page from x 0.375 to 4.875 in and y 2.04 to
   3.17 in. The recipient block is kept 1/8 in inside that (USPS DMM 202 asks for 1/8 in clearance) plus
-  1/4 in of sideways play: x 0.75 to 4.25 in, y 2.125 to 3.0 in.
+  1/4 in of sideways play: x 0.75 to 4.25 in, y 2.167 to 3.042 in.
 - the return window (top left) is about 3 1/2 × 1 in; makers vary its position more than the address
   window's, so the return address is kept small, 0.5 in from the left and 0.375 in from the top.
 Nothing else is printed where either window can show the page (USPS: only the address may show).
@@ -63,7 +63,7 @@ class Rect:
 
 # See the module docstring for where these come from.
 ADDRESS_WINDOW = Rect(0.375 * IN, 2.042 * IN, 4.5 * IN, 1.125 * IN)  # what the window shows of the page
-RECIPIENT_BLOCK = Rect(0.75 * IN, 2.125 * IN, 3.5 * IN, 0.875 * IN)  # where the name and address go
+RECIPIENT_BLOCK = Rect(0.75 * IN, 2.167 * IN, 3.5 * IN, 0.875 * IN)  # where the name and address go
 RETURN_BLOCK = Rect(0.5 * IN, 0.375 * IN, 3.25 * IN, 0.75 * IN)
 SUMMARY_COLUMN = Rect(5.0 * IN, 0.375 * IN, 3.0 * IN, FOLD_1 - 0.375 * IN - 4)  # right of both windows
 STUB = Rect(LEFT, FOLD_2, RIGHT - LEFT, BOTTOM - FOLD_2)

@@ -186,11 +186,29 @@ def test_the_name_and_address_show_in_the_envelope_window_and_nothing_else_does(
     assert doc.address_lines[-1].replace(" ", "")[:10] in text.replace(" ", "")
 
 
+def test_the_address_block_keeps_an_eighth_of_an_inch_inside_the_window():
+    eighth = 25.4 / 8
+    assert RECIPIENT_BLOCK.x >= ADDRESS_WINDOW.x + eighth and RECIPIENT_BLOCK.right <= ADDRESS_WINDOW.right - eighth
+    assert RECIPIENT_BLOCK.y >= ADDRESS_WINDOW.y + eighth - 0.01
+    assert RECIPIENT_BLOCK.bottom <= ADDRESS_WINDOW.bottom - eighth + 0.01
+
+
 def test_a_normal_address_is_printed_whole_in_ten_point():
     chars = pages_chars(render(july_bill())[0])[0]
     block = RECIPIENT_BLOCK
-    text = page_text(inside(chars, block.x, block.y, block.right, block.bottom))
-    assert text.splitlines() == ["NoahHernandez", "8938OakBlvd", "Dallas,TX75201"]  # pdfplumber drops spaces
+    address = inside(chars, block.x, block.y, block.right, block.bottom)
+    assert page_text(address).splitlines() == ["NoahHernandez", "8938OakBlvd", "Dallas,TX75201"]  # no spaces
+    assert {round((c["bottom"] - c["top"]) / (25.4 / 72), 1) for c in address} == {10.0}  # points
+
+
+def test_a_long_address_shrinks_no_smaller_than_eight_point():
+    chars = pages_chars(render(everything_long())[0])[0]
+    block = RECIPIENT_BLOCK
+    sizes = {
+        round((c["bottom"] - c["top"]) / (25.4 / 72), 1)
+        for c in inside(chars, block.x, block.y, block.right, block.bottom)
+    }
+    assert min(sizes) >= 8.0
 
 
 def test_the_return_address_sits_top_left():
