@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from .validators import validate_location_id, validate_phone
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -60,12 +62,12 @@ class DeliveryChoice(models.TextChoices):
 class Customer(models.Model):
     """The utility's customer account: one service location, identified by its Location ID."""
 
-    location_id = models.CharField("location ID", max_length=20, unique=True)
+    location_id = models.CharField("location ID", max_length=20, unique=True, validators=[validate_location_id])
     name = models.CharField(max_length=200)
     mailing_address = models.CharField(max_length=300)
     customer_type = models.CharField(max_length=20, choices=CustomerType.choices)
     cycle_number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_phone])
     business_name = models.CharField(max_length=200, blank=True)
     facility_name = models.CharField(max_length=200, blank=True)
     user = models.OneToOneField(
@@ -85,6 +87,14 @@ class Customer(models.Model):
         "bills by", max_length=20, choices=DeliveryChoice.choices, default=DeliveryChoice.EMAIL
     )
     notify_usage_alerts = models.BooleanField("email me about unusual use", default=True)
+    # SPEC §1: contact details changed in HydroSpark (by Support or the customer) are theirs; a later meter
+    # import keeps them and reports the difference. The names of those fields, set by customer_update_contact.
+    contact_edited = models.JSONField(
+        "contact details changed in HydroSpark",
+        default=list,
+        blank=True,
+        help_text="Fields a meter import no longer overwrites: Support or the customer changed them here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

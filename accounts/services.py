@@ -76,7 +76,11 @@ def customer_update_contact(*, customer: Customer, actor, data: dict, fields=CON
     _check_lengths(data, changes)
     for field in changes:
         setattr(customer, field, data[field])
-    customer.save(update_fields=[*changes, "updated_at"])
+    # SPEC §1: these details are now HydroSpark's; meter imports keep them and report the file's difference.
+    edited = sorted(set(customer.contact_edited or []) | (set(changes) & set(CONTACT_FIELDS)))
+    tracked = ["contact_edited"] if edited != sorted(customer.contact_edited or []) else []
+    customer.contact_edited = edited
+    customer.save(update_fields=[*changes, *tracked, "updated_at"])
     audit_record(
         actor=actor,
         action="customer.update",

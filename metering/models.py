@@ -77,6 +77,12 @@ class ImportRun(models.Model):
     issued_bill_corrections = models.JSONField(
         default=list, blank=True, help_text="Corrected reads dated in an issued bill's period (bills unchanged)."
     )
+    contact_differences = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Contact details changed in HydroSpark that the file says otherwise (kept, not overwritten).",
+    )
+    encoding = models.CharField(max_length=60, blank=True, help_text="How the file's bytes were read as text.")
     error = models.TextField(blank=True, help_text="Why the file was refused or the import failed.")
     retry_of = models.ForeignKey(
         "self",
@@ -125,7 +131,12 @@ class ImportRun(models.Model):
             text += f", {self.customers_updated:,} updated"
         if self.duration_seconds is not None:
             text += f" ({self.duration_seconds:.1f} s)"
-        return text + "."
+        text += "."
+        if self.contact_differences:
+            text += f" {_count(len(self.contact_differences), 'contact detail')} changed in HydroSpark kept (the file differs)."
+        if self.encoding and self.encoding != "UTF-8":
+            text += f" Read as {self.encoding}."
+        return text
 
 
 def _count(number: int, noun: str) -> str:

@@ -253,7 +253,7 @@ def _finish_refused(
     run.status = ImportStatus.REFUSED
     run.error = str(exc)
     if batch is not None:
-        run.rows_read, run.rows_rejected = batch.rows, batch.rejected
+        run.rows_read, run.rows_rejected, run.encoding = batch.rows, batch.rejected, batch.encoding
         _keep_rejects(run, batch, rejects_path)
     run.started_at = run.started_at or timezone.now()
     run.finished_at = timezone.now()
@@ -293,9 +293,11 @@ class _Batch:
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     customers: pd.DataFrame | None = None
     optional_present: set[str] = field(default_factory=set)
+    encoding: str = ""
     rows: int = 0
     rejected: int = 0
     duplicates: int = 0
+    contact_differences: list[dict] = field(default_factory=list)  # details kept as HydroSpark has them
     code: np.ndarray | None = None  # after settling: one row per (location, day)
     day: np.ndarray | None = None
     units: np.ndarray | None = None
@@ -316,6 +318,7 @@ def _collect(chunks: ChunkSource, *, today: datetime.date, rejects_path: Path, p
         pd.DataFrame(columns=REJECT_COLUMNS).to_csv(rejects, index=False)
         for chunk in chunks():
             batch.optional_present |= set(chunk.frame.columns) & set(ATTRIBUTE_KEYS)
+            batch.encoding = chunk.encoding or batch.encoding
             checked = check_chunk(chunk, today=today)
             reads = checked.reads
             batch.parts.append(
@@ -422,6 +425,7 @@ def _save(run: ImportRun, batch: _Batch, progress: Progress) -> None:
     if len(batch.day):
         reads_importing.send(sender=ImportRun, run=run, periods=_months(batch.day))
     location_ids, created, updated = _save_customers(run, batch)
+    run.contact_differences = batch.contact_differences
     customer_id = location_ids[batch.code] if len(batch.code) else np.empty(0, np.int64)
     new, corrected, old_units = _classify(customer_id, batch, existing_ids=set(location_ids.tolist()) - created)
     total = int(new.sum())
@@ -438,6 +442,7 @@ def _save(run: ImportRun, batch: _Batch, progress: Progress) -> None:
     run.reads_unchanged = len(batch.units) - total - run.reads_corrected + batch.duplicates
     run.customers_created = len(created)
     run.customers_updated = updated
+    run.encoding = batch.encoding
     if corrected.any():
         run.issued_bill_corrections = _issued_bill_corrections(run)
     run.status = ImportStatus.DONE
@@ -453,12 +458,13 @@ def _save_customers(run: ImportRun, batch: _Batch) -> tuple[np.ndarray, set[int]
     Returns (customer id by location code, ids created, number updated)."""
     latest = batch.customers if batch.customers is not None else pd.DataFrame(columns=["location_id"])
     fields = [k for k in ATTRIBUTE_KEYS if k in batch.optional_present]
-    stored = _stored_customers(latest["location_id"].tolist(), fields)
+    stored = _stored_customers(latest["location_id"].tolist(), [*fields, "contact_edited"])
     new = latest[~latest["location_id"].isin(stored.index)]
     Customer.objects.bulk_create(
         [Customer(**_customer_values(row, fields)) for row in new.to_dict("records")], batch_size=1000
     )
-    changed = _changed_customers(latest[latest["location_id"].isin(stored.index)], stored, fields)
+    known = latest[latest["location_id"].isin(stored.index)]
+    changed, batch.contact_differences = _changed_customers(known, stored, fields)
     if changed:
         Customer.objects.bulk_update([c for c, _ in changed], fields=[*fields, "updated_at"], batch_size=500)
     ids = _stored_customers(latest["location_id"].tolist(), [])["id"]
@@ -484,22 +490,34 @@ def _customer_values(row: dict, fields: list[str]) -> dict:
     return {"location_id": row["location_id"], **values}
 
 
-def _changed_customers(latest: pd.DataFrame, stored: pd.DataFrame, fields: list[str]) -> list[tuple[Customer, dict]]:
-    """[(customer with the file's values, {field: [old, new]})] for those whose details differ."""
+def _changed_customers(latest: pd.DataFrame, stored: pd.DataFrame, fields: list[str]):
+    """([(customer with the file's values, {field: [old, new]})] for those whose details differ, [the
+    differences kept]): a contact detail changed in HydroSpark stays as it is (SPEC §1), the file's value
+    is only reported."""
     if latest.empty:
-        return []
+        return [], []
     theirs = latest.set_index("location_id")[fields]
     ours = stored.loc[theirs.index, fields]
     differs = (theirs.astype(str) != ours.astype(str)).any(axis=1)
-    result = []
+    result, kept = [], []
     for location_id in differs[differs].index:
         new, old = theirs.loc[location_id], ours.loc[location_id]
-        changes = {f: [str(old[f]), str(new[f])] for f in fields if str(old[f]) != str(new[f])}
+        edited = set(stored.at[location_id, "contact_edited"] or []) & set(fields)
+        different = [f for f in fields if str(old[f]) != str(new[f])]
+        kept += [_difference(location_id, f, old[f], new[f]) for f in different if f in edited]
+        changes = {f: [str(old[f]), str(new[f])] for f in different if f not in edited}
+        if not changes:
+            continue
         customer = Customer(id=int(stored.at[location_id, "id"]), location_id=location_id, updated_at=timezone.now())
-        for key, value in _customer_values({"location_id": location_id, **new.to_dict()}, fields).items():
+        values = _customer_values({"location_id": location_id, **new.to_dict()}, fields)
+        for key, value in {**values, **{f: old[f] for f in edited}}.items():
             setattr(customer, key, value)
         result.append((customer, changes))
-    return result
+    return result, kept
+
+
+def _difference(location_id: str, name: str, kept, theirs) -> dict:
+    return {"location_id": location_id, "field": name, "kept": str(kept), "file": str(theirs)}
 
 
 def _audit_customers(run: ImportRun, created_ids: list[int], changed: list[tuple[Customer, dict]]) -> None:

@@ -72,11 +72,18 @@ def import_detail(request, pk: int):
             "can_retry": (run.stalled or failed) and not import_retry_refusal(run, run.live),
             "stale_minutes": _stale_minutes(),
             "corrections": corrections[:CORRECTIONS_SHOWN],
+            "contact_differences": _contact_differences(run)[:CORRECTIONS_SHOWN],
+            "more_contact_differences": len(run.contact_differences) > CORRECTIONS_SHOWN,
             "more_corrections": len(corrections) > CORRECTIONS_SHOWN,
             # billing's rebill page is linked by URL name only: metering never imports billing
             "can_rebill": user_can(request.user, "manage_bills"),
         },
     )
+
+
+def _contact_differences(run: ImportRun) -> list[dict]:
+    labels = {"name": "Name", "mailing_address": "Mailing address", "phone": "Phone"}
+    return [{**d, "label": labels.get(d["field"], d["field"].replace("_", " ").capitalize())} for d in run.contact_differences]
 
 
 @require_POST

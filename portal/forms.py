@@ -1,14 +1,11 @@
 """The customer's own profile forms. Saving goes through accounts.services.customer_update_contact."""
 
-import re
-
 from django import forms
 
 from accounts.exceptions import AccountError
 from accounts.models import Customer, DeliveryChoice
 from accounts.services import clean_billing_email
-
-PHONE = re.compile(r"^\+?[\d\s().\-]{7,25}$")
+from accounts.validators import normalize_phone, validate_phone
 
 
 class ContactForm(forms.Form):
@@ -27,9 +24,8 @@ class ContactForm(forms.Form):
     )
 
     def clean_phone(self):
-        phone = " ".join(self.cleaned_data["phone"].split())
-        if phone and (not PHONE.match(phone) or sum(c.isdigit() for c in phone) < 7):
-            raise forms.ValidationError("Enter a phone number with at least 7 digits, e.g. (214) 555-0100.")
+        phone = normalize_phone(self.cleaned_data["phone"])
+        validate_phone(phone)  # the one rule, as on Support's form and in the admin
         return phone
 
     def clean_mailing_address(self):

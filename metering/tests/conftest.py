@@ -33,7 +33,7 @@ def row(location_id="300000001", day=datetime.date(2024, 3, 1), usage="0.50", **
 
 
 def _quote(value: str) -> str:
-    return f'"{value}"' if ("," in value or '"' in value) else value
+    return '"' + value.replace('"', '""') + '"' if ("," in value or '"' in value) else value
 
 
 def export_text(rows, header=HEADER, newline="\n") -> str:
