@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_anomalies": ALL_STAFF,
     "edit_rates": frozenset({Role.BILLING}),
     "manage_bills": frozenset({Role.BILLING}),
+    # the bank's payments file (issue 12): Operations runs the daily files, Billing records payments
+    "import_payments": frozenset({Role.OPERATIONS, Role.BILLING}),
     "view_bills": ALL_STAFF,
     "view_analytics": ALL_STAFF,
 }

@@ -24,6 +24,7 @@ class BillingConfig(AppConfig):
     staff_nav = [
         ("Bills", "billing:bills", "view_bills"),
         ("Bill runs", "billing:runs", "manage_bills"),
+        ("Payment imports", "billing:payment_imports", "import_payments"),
     ]
 
     def ready(self):

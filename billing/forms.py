@@ -116,3 +116,32 @@ class RebillForm(forms.Form):
     def clean_locations(self):
         parts = self.cleaned_data["locations"].replace(",", " ").split()
         return sorted(set(parts)) or None
+
+
+class PaymentUploadForm(forms.Form):
+    """The bank's payments file, for the upload page (imported in the background)."""
+
+    file = forms.FileField(
+        label="Payments file",
+        help_text="The bank's CSV: location_id, amount, paid_on, method, reference (a header row first).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    @staticmethod
+    def max_mb() -> int:
+        from django.conf import settings
+
+        return settings.PAYMENT_UPLOAD_MAX_MB
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".csv"):
+            raise forms.ValidationError("Upload the bank's file as a .csv file.")
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
+        if upload.size > self.max_mb() * 1024 * 1024:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:,.1f} MB; the limit is {self.max_mb()} MB. "
+                "Split it, or import it with the import_payments command."
+            )
+        return upload

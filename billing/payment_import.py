@@ -8,9 +8,7 @@ reference) already recorded is left as it is, so the same file twice records eac
 Imported payments above the balance become credits (SPEC §2).
 """
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.services import audit_record
+from hydrospark import runs
+from hydrospark.spreadsheet import safe_csv
 
 from .exceptions import BillingError
 from .locks import exclusive
@@ -119,10 +120,16 @@ def _repeated_references(frame: pd.DataFrame, reasons: pd.Series) -> tuple[pd.Se
     return repeats, clashing
 
 
-def payments_import(*, source, file_name: str, actor=None, actor_label: str = "", today=None, run=None) -> ImportReport:
-    """Import a payments file (a path or a file object); BillingError when the file cannot be used."""
+def payments_import(
+    *, source, file_name: str, actor=None, actor_label: str = "", today=None, run=None, progress=None
+) -> ImportReport:
+    """Import a payments file (a path or a file object); BillingError when the file cannot be used.
+    `progress(phase, rows)` hears of each step (reading, checking, saving)."""
     today = today or timezone.localdate()
+    progress = progress or (lambda phase, rows: None)
+    progress("reading", 0)
     frame = read_payments_file(source)
+    progress("checking", len(frame))
     customers = dict(Customer.objects.values_list("location_id", "pk"))
     reasons = _reasons(frame, customers, today)
     repeats, clashing = _repeated_references(frame, reasons)
@@ -137,6 +144,7 @@ def payments_import(*, source, file_name: str, actor=None, actor_label: str = ""
     ]
     good = frame[(reasons == "") & ~repeats].copy()
     good["customer_id"] = good["location_id"].map(customers).astype("int64")
+    progress("saving", len(frame))
     with exclusive(LOCK_NAME):
         fresh = _not_recorded(good)
         report.already_recorded += len(good) - len(fresh)
@@ -203,51 +211,145 @@ def _write(rows: pd.DataFrame, *, actor, actor_label: str) -> None:
 
 
 def rejects_csv(rejects) -> str:
-    """The rejected rows as CSV: line, reason and the row's own columns."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["line", "reason", *COLUMNS])
-    for line, reason, row in rejects:
-        writer.writerow([line, reason, *(row.get(c, "") for c in COLUMNS)])
-    return buffer.getvalue()
+    """The rejected rows as CSV: line, reason and the row's own columns; people open it in a spreadsheet, so
+    a cell such as `=HYPERLINK(…)` from the bank's file is kept as text (hydrospark.spreadsheet)."""
+    rows = ([line, reason, *(row.get(c, "") for c in COLUMNS)] for line, reason, row in rejects)
+    return safe_csv(rows, header=["line", "reason", *COLUMNS])
 
 
-# --- Runs: the command and the upload page share one lifecycle ------------------------------------------
+# --- Runs: the command and the upload page share one lifecycle (hydrospark.runs) --------------------------
+
+PAYMENT_IMPORT = runs.Lifecycle(
+    name="billing.payment_import",
+    model=PaymentImport,
+    field="state",
+    error_field="error",
+    tasks=("billing.account_tasks.payment_import_task",),
+)
+PROGRESS_TTL_S = 24 * 3600
+PHASES = {"reading": 0.1, "checking": 0.4, "saving": 0.7}  # how far along each step starts, for the page's bar
 
 
 def payment_import_queue(*, upload, actor) -> PaymentImport:
-    """Keep the uploaded file and queue its import for the background worker."""
-    from .account_tasks import payment_import_task
-
+    """Keep the uploaded file (under MEDIA_ROOT/payments/) and queue its import for the background worker."""
     run = PaymentImport.objects.create(
         file_name=Path(upload.name).name[:255], upload=upload, requested_by=actor, actor_label=actor.email
     )
     audit_record(
         actor=actor, action="payment.import.queue", target=run, summary=f"Queued payments file {run.file_name}"
     )
-    transaction.on_commit(lambda: payment_import_task.enqueue(run.pk))
+    _enqueue(run)
     return run
+
+
+def _enqueue(run: PaymentImport) -> None:
+    from .account_tasks import payment_import_task
+
+    transaction.on_commit(lambda: payment_import_task.enqueue(run.pk))
 
 
 def payment_import_run(*, run: PaymentImport, source=None, today=None) -> PaymentImport:
-    """Claim a queued run atomically, import it, and end it done or failed (failed: nothing recorded)."""
-    now = timezone.now()
-    if not PaymentImport.objects.filter(pk=run.pk, state=PaymentImport.State.QUEUED).update(
-        state=PaymentImport.State.RUNNING, started_at=now, heartbeat_at=now
-    ):
-        run.refresh_from_db()
-        return run
-    try:
-        if source is None:
-            with run.upload.open("rb") as handle:
-                report = _import_for(run, handle, today)
+    """Claim a queued run atomically, import it, and end it done or failed (failed: nothing recorded). A run
+    that was not queued any more (a task delivered twice) is left as it is."""
+
+    def work(claimed: PaymentImport) -> None:
+        try:
+            if source is None:
+                with claimed.upload.open("rb") as handle:
+                    report = _import_for(claimed, handle, today)
+            else:
+                report = _import_for(claimed, source, today)
+        except BillingError as error:
+            _finish(claimed, state=PaymentImport.State.FAILED, error=str(error))
         else:
-            report = _import_for(run, source, today)
-    except BillingError as error:
-        _finish(run, state=PaymentImport.State.FAILED, error=str(error))
-        return run
-    _finish(run, state=PaymentImport.State.DONE, report=report)
+            _finish(claimed, state=PaymentImport.State.DONE, report=report)
+        cache.delete(_progress_key(claimed.pk))
+
+    runs.execute(PAYMENT_IMPORT, run.pk, work)
+    run.refresh_from_db()
     return run
+
+
+def _progress_key(pk: int) -> str:
+    return f"billing:payment_import:{pk}:progress"
+
+
+def _reporter(run: PaymentImport):
+    """progress(phase, rows): the step in the shared cache for the page, and a heartbeat for the sweep."""
+
+    def progress(phase: str, rows: int) -> None:
+        live = {"phase": phase, "rows": rows, "fraction": PHASES.get(phase, 0.0)}
+        cache.set(_progress_key(run.pk), live, PROGRESS_TTL_S)
+        runs.beat(PAYMENT_IMPORT, run.pk)
+
+    return progress
+
+
+def payment_import_progress(run: PaymentImport) -> dict:
+    """What the upload page polls: the state, and while running the step and rows read so far."""
+    live = {} if run.is_finished else cache.get(_progress_key(run.pk)) or {}
+    return {
+        "state": run.state,
+        "finished": run.is_finished,
+        "stalled": payment_import_stalled(run),
+        "phase": live.get("phase", ""),
+        "rows": live.get("rows", 0),
+        "fraction": 1.0 if run.is_finished else live.get("fraction", 0.0),
+    }
+
+
+def payment_import_stalled(run: PaymentImport, now=None) -> bool:
+    """A running import that has not shown life for RUN_STALE_MINUTES: its worker was stopped (nothing of it
+    was recorded: the payments are written in one transaction). A queued one is only waiting its turn."""
+    if run.state != PaymentImport.State.RUNNING:
+        return False
+    moved = runs.last_beat(PAYMENT_IMPORT, run)
+    return moved is not None and (now or timezone.now()) - moved >= runs.stale_after()
+
+
+def payment_import_retry_refusal(run: PaymentImport) -> str:
+    """Why this import cannot be retried ("" when it can): only a failed or stalled upload whose file is still
+    stored, and only once."""
+    if not run.upload:
+        return f"Payments import #{run.pk} came from the import_payments command: run the command again."
+    if run.state != PaymentImport.State.FAILED and not payment_import_stalled(run):
+        state = run.get_state_display().lower()
+        return f"Payments import #{run.pk} is {state}: only a failed or stalled one is retried."
+    retry = run.retries.order_by("-id").first()
+    if retry is not None:
+        return f"Payments import #{run.pk} was already retried as import #{retry.pk}."
+    if not run.upload.storage.exists(run.upload.name):
+        return f"The file of payments import #{run.pk} is no longer stored: upload it again."
+    return ""
+
+
+def payment_import_retry(*, run: PaymentImport, actor) -> PaymentImport:
+    """Import a failed or stalled upload's stored file again, as a new queued import (a stalled one is failed
+    first, saying why). Payments already recorded by then are recognised by their reference, so a retry never
+    records one twice. BillingError when it cannot be retried."""
+    with transaction.atomic():
+        run = PaymentImport.objects.select_for_update().get(pk=run.pk)
+        refusal = payment_import_retry_refusal(run)
+        if refusal:
+            raise BillingError(refusal)
+        if run.state == PaymentImport.State.RUNNING:
+            runs.fail(PAYMENT_IMPORT, run.pk, runs.stalled_error(PAYMENT_IMPORT, runs.last_beat(PAYMENT_IMPORT, run)))
+        retry = PaymentImport.objects.create(
+            file_name=run.file_name, upload=run.upload.name, requested_by=actor, actor_label=actor.email, retry_of=run
+        )
+        audit_record(
+            actor=actor,
+            action="payment.import.retry",
+            target=retry,
+            summary=f"Payments import #{retry.pk} retries #{run.pk} ({run.file_name}) from its stored file",
+        )
+        _enqueue(retry)
+    return retry
+
+
+def payment_imports_fail_stalled(*, actor_label: str) -> list[PaymentImport]:
+    """Fail the running payments imports whose worker stopped beating (the fail_stalled_runs sweep)."""
+    return runs.fail_stalled(PAYMENT_IMPORT, actor_label=actor_label)
 
 
 def _import_for(run: PaymentImport, source, today) -> ImportReport:
@@ -258,6 +360,7 @@ def _import_for(run: PaymentImport, source, today) -> ImportReport:
         actor_label=run.actor_label,
         today=today,
         run=run,
+        progress=_reporter(run),
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, delivery_views, views
+from . import account_views, delivery_views, payment_views, views
 
 app_name = "billing"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("bills/<int:pk>/cancel/", account_views.bill_cancel, name="bill_cancel"),
     path("rebill/", account_views.rebill, name="rebill"),
     path("customers/<str:location_id>/adjust/", account_views.adjustment_add, name="adjustment_add"),
+    path("payment-imports/", payment_views.payment_imports, name="payment_imports"),
+    path("payment-imports/<int:pk>/", payment_views.payment_import_detail, name="payment_import"),
+    path("payment-imports/<int:pk>/status/", payment_views.payment_import_status, name="payment_import_status"),
+    path("payment-imports/<int:pk>/rejects.csv", payment_views.payment_import_rejects, name="payment_import_rejects"),
+    path("payment-imports/<int:pk>/retry/", payment_views.payment_import_retry_view, name="payment_import_retry"),
 ]

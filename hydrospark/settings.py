@@ -222,6 +222,7 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 METER_UPLOAD_MAX_MB = env.int("METER_UPLOAD_MAX_MB", default=200)
+PAYMENT_UPLOAD_MAX_MB = env.int("PAYMENT_UPLOAD_MAX_MB", default=20)  # a bank file of 100,000 payments is ~5 MB
 # A background import whose progress has not moved for this long is shown as stalled (Retry offered).
 # A running background run (import, bill run, sending, detection) whose heartbeat stopped for this long lost its
 # process: fail_stalled_runs fails it so it can be retried. Imports may have their own limit.

@@ -24,6 +24,7 @@ from django.db.models.functions import Cast, Round, Substr
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Customer, CustomerType
+from hydrospark.spreadsheet import spreadsheet_safe  # the one formula rule (the audit CSV imports it from here)
 from metering.models import MeterRead
 
 CENT = Decimal("0.01")
@@ -115,20 +116,6 @@ def _csv(value, kind: str) -> str:
         return ""
     digits = {"ccf": 4, "money": 2, "percent": 1}.get(kind)
     return f"{value:.{digits}f}" if digits is not None else spreadsheet_safe(value)
-
-
-def spreadsheet_safe(value) -> str:
-    """Text for a CSV cell that a spreadsheet will not run as a formula (a customer named "=HYPERLINK(…)")."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

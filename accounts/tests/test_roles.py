@@ -16,6 +16,7 @@ SPEC_TABLE = {
     "view_anomalies": {"ops", "biller", "support"},
     "edit_rates": {"biller"},
     "manage_bills": {"biller"},
+    "import_payments": {"ops", "biller"},  # issue 12: the bank's payments file, uploaded by either
     "view_bills": {"ops", "biller", "support"},
     "view_analytics": {"ops", "biller", "support"},
 }

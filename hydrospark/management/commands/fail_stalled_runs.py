@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from anomalies.runs import detection_runs_fail_stalled
+from billing.payment_import import payment_imports_fail_stalled
 from billing.runs import bill_runs_fail_stalled
 from hydrospark.runs import stale_after
 from metering.services import import_runs_fail_stalled
@@ -10,7 +11,7 @@ LABEL = "command fail_stalled_runs"
 
 class Command(BaseCommand):
     help = (
-        "Fail every background run (meter import, bill run, issue, sending, detection) that is running but whose "
+        "Fail every background run (meter import, bill run, issue, sending, detection, payments import) that is running but whose "
         "heartbeat stopped for RUN_STALE_MINUTES (imports: METER_IMPORT_STALE_MINUTES), default 15: its process "
         "was killed or restarted and nothing of it was committed. Their task rows in the worker's table are failed "
         "too, and the period or file can be run again (Retry on the run's page). Safe at any time: `make run` "
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             *(("Import", run, run.error) for run in import_runs_fail_stalled(actor_label=LABEL)),
             *(("Bill run", run, run.message) for run in bill_runs_fail_stalled(actor_label=LABEL)),
             *(("Detection", run, run.error) for run in detection_runs_fail_stalled(actor_label=LABEL)),
+            *(("Payments import", run, run.error) for run in payment_imports_fail_stalled(actor_label=LABEL)),
         ]
         for kind, run, reason in failed:
             self.stdout.write(f"{kind} #{run.pk} ({run}): {reason}")
