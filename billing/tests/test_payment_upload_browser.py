@@ -2,6 +2,7 @@
 counts of its import, then downloads the rejected rows (issue 12 item 2)."""
 
 import datetime
+from pathlib import Path
 
 from billing.models import Payment
 from conftest import PASSWORD, browser_test
@@ -41,5 +42,5 @@ def test_billing_uploads_a_payments_file_and_sees_the_counts(
     assert page.get_by_text("$53.50").is_visible() and page.get_by_text("unknown location").is_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download rejected rows (CSV)").click()
-    assert "4,unknown location,999999999" in open(download.value.path()).read()
+    assert "4,unknown location,999999999" in Path(download.value.path()).read_text()
     assert Payment.objects.count() == 2
