@@ -83,3 +83,11 @@ def test_a_cancelled_bill_shows_on_the_account_without_a_link_and_its_correction
     html = client_for(alice).get(reverse("portal:payments")).content.decode()
     assert f"/portal/bills/{old.pk}/" not in html and "(cancelled)" in html and f"Bill {old.number} cancelled" in html
     assert f"/portal/bills/{new.pk}/" in html
+
+
+def test_a_corrected_bill_tells_the_customer_which_bill_it_replaces(client_for, alice, bills):
+    from billing.rebilling import bill_rebill
+
+    new = bill_rebill(bill=bills["alice"], reason="Meter re-read", actor_label="test")
+    html = client_for(alice).get(reverse("portal:bill", args=[new.pk])).content.decode()
+    assert f"This bill corrects bill {bills['alice'].number}, which was cancelled (Meter re-read)" in html
