@@ -6,7 +6,6 @@ all staff view customers and the trail, Support changes contact details only, an
 manage logins or the fields that meter imports own (location id, type, cycle).
 """
 
-import csv
 import functools
 import json
 
@@ -20,6 +19,9 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+
+from hydrospark.spreadsheet import safe_csv
 
 from .models import AuditEvent, Customer, User
 from .selectors import customer_search
@@ -217,12 +219,11 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Download the selected customers as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="customers-{timezone.localdate()}.csv"'
-        writer = csv.writer(response)
+        # People open this in a spreadsheet: every cell through the one formula rule (hydrospark.spreadsheet)
         columns = ["location_id", "name", "customer_type", "cycle_number", *CONTACT_FIELDS[1:], "user__email"]
-        writer.writerow(columns)
-        writer.writerows(queryset.order_by("location_id").values_list(*columns))
+        rows = queryset.order_by("location_id").values_list(*columns)
+        response = HttpResponse(safe_csv(rows, header=columns), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, f"customers-{timezone.localdate()}.csv")
         return response
 
 

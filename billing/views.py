@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
@@ -250,7 +250,7 @@ def bill_pdf(request, pk):
     bill = _staff_bill(pk)
     response = HttpResponse(render_bill_pdf(bill), content_type="application/pdf")
     name = bill.number or f"draft-{bill.period:%Y-%m}-{bill.customer.location_id}"
-    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    response["Content-Disposition"] = content_disposition_header(False, f"{name}.pdf")  # data in a header: quoted
     return response
 
 

@@ -7,7 +7,9 @@ the customers, compares the reads with what is stored and writes only what is ne
 (`bulk`). A file that cannot be used, or a crash, leaves the data as it was: run it again.
 """
 
+import csv
 import datetime
+import itertools
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +25,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Customer
 from accounts.services import audit_event, audit_record
 from hydrospark import runs
+from hydrospark.spreadsheet import safe_csv
 
 from . import bulk
 from .exceptions import MeterImportError
@@ -276,9 +279,21 @@ def _finish_failed(run: ImportRun, exc: Exception) -> ImportRun:
 def _keep_rejects(run: ImportRun, batch: "_Batch", path: Path) -> None:
     """The rejected rows (line, reason and the row's values) as a CSV kept with the run."""
     if batch.rejected and path.exists():
-        with path.open("rb") as handle:
+        safe = path.with_name("rejects-safe.csv")
+        _spreadsheet_safe_copy(path, safe)
+        with safe.open("rb") as handle:
             run.rejects_file.save(f"run-{run.pk}-rejects.csv", File(handle), save=False)
         ImportRun.objects.filter(pk=run.pk).update(rejects_file=run.rejects_file.name)
+
+
+def _spreadsheet_safe_copy(source: Path, target: Path, rows_at_once: int = 10_000) -> None:
+    """The rejected rows are opened in a spreadsheet by people: every cell through the one formula rule
+    (a customer named "=HYPERLINK(…)" stays text), written in slices so a million rejects stay small."""
+    with source.open(newline="", encoding="utf-8") as handle, target.open("w", newline="", encoding="utf-8") as out:
+        reader = csv.reader(handle)
+        out.write(safe_csv([], header=next(reader)))
+        while rows := list(itertools.islice(reader, rows_at_once)):
+            out.write(safe_csv(rows))
 
 
 # --- Reading and checking ---------------------------------------------------------------------------

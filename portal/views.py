@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import customer_required
@@ -112,7 +113,7 @@ def usage_csv(request):
     range_key = request.GET.get("range") if request.GET.get("range") in selectors.RANGES else "all"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"hydrospark-usage-{customer.location_id}-{range_key}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)  # quoted, never raw
     writer = csv.writer(response, lineterminator="\n")
     writer.writerow(["date", "usage_ccf", "usage_gallons"])
     for day, ccf, gallons in selectors.reads_for_download(customer=customer, range_key=range_key, today=today):
@@ -135,7 +136,7 @@ def bill_detail(request, pk):
 def bill_pdf(request, pk):
     bill = bill_for_customer(request.customer, pk)
     response = HttpResponse(render_bill_pdf(bill), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="HydroSpark-bill-{bill.number}.pdf"'
+    response["Content-Disposition"] = content_disposition_header(True, f"HydroSpark-bill-{bill.number}.pdf")
     return response
 
 

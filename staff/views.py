@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, capability_required, staff_required, user_can, user_roles
@@ -155,7 +156,7 @@ def analytics_csv(request, slug):
         raise Http404("No such table (or its figures are still being computed).")
     table, _snapshot = found
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{timezone.localdate()}.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{slug}-{timezone.localdate()}.csv")
     writer = csv.writer(response)
     writer.writerow(table.columns)
     writer.writerows(table.csv_rows())
@@ -203,7 +204,7 @@ def audit_csv(request):
     response = StreamingHttpResponse(
         (line for chunk in ([writer.writerow(header)], lines) for line in chunk), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate()}.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, f"audit-{timezone.localdate()}.csv")
     return response
 
 
