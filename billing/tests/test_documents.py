@@ -2,9 +2,11 @@
 without collisions; the print file for the mail house."""
 
 import datetime
+import io
 import os
 from decimal import Decimal as D
 
+import pdfplumber
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -223,3 +225,16 @@ def test_the_bill_context_has_thirteen_months_of_history(noah):
     assert context["history"][-1][0] == JULY_2019
     assert context["doc"].usage_gallons == 9731  # 13.01 CCF x 748
     assert "<svg" in context["chart_svg"]
+
+
+def test_a_cancelled_bill_prints_as_cancelled_and_its_page_says_so(noah, biller, client_for):
+    from billing.rebilling import bill_cancel
+
+    issue(JULY_2019, datetime.date(2019, 8, 1))
+    july = bill_of(noah, JULY_2019)
+    bill_cancel(bill=july, reason="meter misread", actor=biller, on=datetime.date(2019, 8, 5), today=TODAY)
+    cancelled = bill_detail(Bill.objects.filter(pk=july.pk))
+    with pdfplumber.open(io.BytesIO(render_bill_pdf(cancelled))) as document:
+        assert "CANCELLED" in "".join(char["text"] for char in document.pages[0].chars)  # the watermark
+    page = client_for(biller).get(reverse("billing:bill", args=[july.pk])).content.decode()
+    assert '<span class="badge fs-6 text-bg-secondary">Cancelled</span>' in page
