@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Customer
@@ -268,12 +268,23 @@ def _finish_refused(
 
 
 def _finish_failed(run: ImportRun, exc: Exception) -> ImportRun:
-    run.refresh_from_db()
     run.status = ImportStatus.FAILED
-    run.error = f"Unexpected error ({type(exc).__name__}: {exc}); run the import again."
+    run.error = _failure(exc)
     run.finished_at = timezone.now()
-    run.save()
+    try:
+        ImportRun.objects.filter(pk=run.pk).update(status=run.status, error=run.error, finished_at=run.finished_at)
+    except DatabaseError:  # a read-only or full database cannot record it either: the caller still hears why
+        logger.exception("Meter import #%s: the failure could not be recorded", run.pk)
     return run
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, DatabaseError):
+        return (
+            f"The database refused the write ({exc}): check that the database (its file and folder, on SQLite) "
+            "is writable and has space, then run the import again."
+        )
+    return f"Unexpected error ({type(exc).__name__}: {exc}); run the import again."
 
 
 def _keep_rejects(run: ImportRun, batch: "_Batch", path: Path) -> None:

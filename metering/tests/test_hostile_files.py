@@ -362,3 +362,35 @@ def test_check_workbook_passes_an_ordinary_export(tmp_path):
     path = _workbook(tmp_path / "reads.xlsx", [_values(day=d) for d in MARCH])
     facts = guards.check_workbook(path)
     assert facts.stale_formulas.shape == (0, 2)
+
+
+# --- A database that refuses writes --------------------------------------------------------------------
+
+
+def test_a_read_only_database_ends_the_import_failed_with_a_clear_message(export_file, monkeypatch):
+    from django.db import OperationalError
+
+    from metering import bulk
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(bulk, "reads_insert", refuse)
+    code, _, err = import_usage(export_file([row()]))
+    assert code == 2
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and run.finished_at is not None
+    assert "The database refused the write (attempt to write a readonly database)" in run.error
+    assert "Traceback" not in err and not MeterRead.objects.exists()
+
+
+def test_a_database_that_cannot_even_record_the_run_exits_2_with_one_sentence(export_file, monkeypatch):
+    from django.db import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(ImportRun.objects, "create", refuse)
+    code, _, err = import_usage(export_file([row()]))
+    assert code == 2
+    assert "The database refused the write (attempt to write a readonly database)" in err

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from metering.models import ImportStatus
 from metering.services import meter_file_import
@@ -22,8 +23,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, rejects, atomic, **options):
         bar = ProgressBar(self.stderr)
-        run = meter_file_import(path=file, actor_label="command import_usage", atomic=atomic, progress=bar.update)
-        bar.close()
+        try:
+            run = meter_file_import(path=file, actor_label="command import_usage", atomic=atomic, progress=bar.update)
+        except DatabaseError as exc:  # e.g. a read-only database: not even the run could be recorded
+            raise CommandError(
+                f"The database refused the write ({exc}): check that it is writable and has space, then run the "
+                "import again. Nothing was imported.",
+                returncode=2,
+            ) from exc
+        finally:
+            bar.close()
         if rejects is not None and run.rejects_file:
             with run.rejects_file.open("rb") as source, rejects.open("wb") as target:
                 shutil.copyfileobj(source, target)
