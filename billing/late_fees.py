@@ -4,7 +4,9 @@ A bill is due on its due date; its rate schedule version says the grace days g a
 What is open of it on due + g (entries dated up to that day, by billing.ledger's rule) is charged
 p % (half up to the cent) on due + g + 1. At most one late fee per bill, however often this runs
 (the fee entry is the record; a partial unique index backs it up on SQLite and PostgreSQL, and the
-account lock serialises runs everywhere).
+account lock serialises runs everywhere). Each bill is judged once, by the first run on or after its fee
+day, and marked (`Bill.late_fee_assessed_on`) in the same transaction, so the daily run reads only the
+bills whose grace ended since the last run (or that were issued since with a fee day already past).
 
 The rule is evaluated with numpy over the ledger of the customers concerned, in rounds: round k
 takes each customer's k-th candidate bill (in grace-end order), so a fee charged in an earlier round
@@ -65,7 +67,9 @@ def _fetch(sql: str, params, width: int = 7) -> np.ndarray:
 
 def _candidates(as_of: datetime.date) -> np.ndarray:
     """[bill id, customer id, bill entry id, due day, total cents, percent ×100, grace-end day] of each
-    issued bill without a late fee whose fee day (grace end + 1) is on or before as_of."""
+    issued bill not judged yet whose fee day (grace end + 1) is on or before as_of. Bills judged by an
+    earlier run (fee or not) are never read again: the index on (status, late_fee_assessed_on, due_date)
+    finds the few that are not, so a daily run reads the bills whose grace ended since the last one."""
     qn = connection.ops.quote_name
     bill, entry, rate = (qn(m._meta.db_table) for m in (Bill, LedgerEntry, RateSchedule))
     rows = _fetch(
@@ -73,11 +77,22 @@ def _candidates(as_of: datetime.date) -> np.ndarray:
         f"{cents_sql('r.late_fee_percent')}, {day_sql('b.due_date')} + r.late_fee_grace_days "
         f"FROM {bill} b JOIN {rate} r ON r.id = b.rate_schedule_id "
         f"JOIN {entry} e ON e.bill_id = b.id AND e.kind = %s "
-        f"WHERE b.status = %s AND r.late_fee_percent > 0 "
+        f"WHERE b.status = %s AND b.late_fee_assessed_on IS NULL AND b.due_date < %s "
         f"AND NOT EXISTS (SELECT 1 FROM {entry} f WHERE f.bill_id = b.id AND f.kind = %s)",
-        [LedgerEntry.Kind.BILL.value, Bill.Status.ISSUED.value, LedgerEntry.Kind.LATE_FEE.value],
+        [
+            LedgerEntry.Kind.BILL.value,
+            Bill.Status.ISSUED.value,
+            connection.ops.adapt_datefield_value(as_of),
+            LedgerEntry.Kind.LATE_FEE.value,
+        ],
     )
     return rows[rows[:, 6] + 1 <= _day(as_of)]
+
+
+def _mark_judged(bill_ids, as_of: datetime.date) -> None:
+    """Every candidate is judged once: charged now, or nothing (enough) was open on its grace end."""
+    for chunk in batched(bill_ids, ID_CHUNK):
+        Bill.objects.filter(pk__in=chunk).update(late_fee_assessed_on=as_of)
 
 
 def _ledger(customer_ids: np.ndarray, last_day: int) -> np.ndarray:
@@ -199,6 +214,7 @@ def late_fees_apply(
         next_id = int(ledger[:, 1].max(initial=0)) + 1
         fees = _fees(candidates, ledger, _cancel_days(ledger), next_id)
         _insert(fees, actor_label or getattr(actor, "email", "") or "late fees")
+        _mark_judged(candidates[:, 0].tolist(), as_of)
         report.fees_charged, report.total_cents = len(fees), sum(f[3] for f in fees)
         audit_record(
             actor=actor,

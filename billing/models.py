@@ -308,6 +308,9 @@ class Bill(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # db_default: the bill run writes bills with a plain multi-row INSERT that names only its columns
     cancel_reason = models.TextField(blank=True, default="", db_default="")
+    # The late-fee run that judged this bill once its grace period was over (a fee charged, or nothing open):
+    # each run reads only the bills not judged yet, so the daily run costs the day's bills, not all history.
+    late_fee_assessed_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -323,7 +326,11 @@ class Bill(models.Model):
                 name="one_live_bill_per_customer_period",
             )
         ]
-        indexes = [models.Index(fields=["period", "status"]), models.Index(fields=["status", "due_date"])]
+        indexes = [
+            models.Index(fields=["period", "status"]),
+            models.Index(fields=["status", "due_date"]),
+            models.Index(fields=["status", "late_fee_assessed_on", "due_date"], name="bill_late_fee_pending"),
+        ]
 
     def __str__(self):
         return self.number or f"Draft {self.period:%Y-%m} for {self.customer_id}"
