@@ -185,7 +185,8 @@ class BillDocument:
 
 
 def money(amount: Decimal) -> str:
-    return f"−${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+    """$1,234.50 or −$12.00 (a true minus sign); never "$-0.00"."""
+    return f"−${-amount:,.2f}" if amount < 0 else f"${abs(amount):,.2f}"
 
 
 def long_date(day: datetime.date) -> str:
@@ -437,7 +438,7 @@ def _page_numbers(pdf: BillPDF, first: int, pages: int) -> None:
         pdf.forget_style()
         pdf.style(7.5, MUTED)
         text = WORDS["page"].format(page=number + 1, pages=pages)
-        top = 2.5 * PT if number == 0 else TOP
+        top = SUMMARY_COLUMN.y if number == 0 else TOP  # page one: right of the "Water bill" title
         pdf.put(RIGHT - pdf.get_string_width(text), top, text)
     pdf.page = last
     pdf.forget_style()

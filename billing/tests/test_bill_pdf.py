@@ -19,6 +19,7 @@ from billing.bill_pdf import (
     ChargeLine,
     Utility,
     draw_bill,
+    money,
 )
 from billing.tests.pdf_text import collisions, inside, page_text, pages_chars, touching
 
@@ -171,7 +172,7 @@ def test_no_two_characters_overlap_on_any_page(case):
 def test_every_character_stays_on_the_page_inside_the_margins(case):
     pdf, _ = render(BILLS[case]())
     for chars in pages_chars(pdf):
-        assert len(inside(chars, 12.6, 0.5, 203.3, 279.4 - 12.6)) == len(chars)
+        assert len(inside(chars, 12.6, 6.35, 203.3, 279.4 - 12.6)) == len(chars)  # printers leave 1/4 in
 
 
 @pytest.mark.parametrize("case", ["july", "everything long"])
@@ -297,3 +298,7 @@ def test_wrapping_breaks_at_spaces_and_splits_only_a_word_wider_than_the_line():
     split = pdf.wrap(f"To {LONG_NAME}", 40)
     assert "".join(split).replace(" ", "") == f"To{LONG_NAME}".replace(" ", "")  # each character once
     assert all(pdf.get_string_width(line) <= 40 for line in split)
+
+
+def test_money_prints_a_true_minus_and_never_minus_zero():
+    assert [money(D(v)) for v in ("1234567.891", "-12", "-0.00", "0")] == ["$1,234,567.89", "−$12.00", "$0.00", "$0.00"]
