@@ -1,9 +1,11 @@
+from decimal import Decimal
+
 from django import forms
 
 from accounts.models import CustomerType
 from hydrospark.query import SMALL_INT_MAX, DateFilterField, WholeNumberField
 
-from .models import Anomaly, Method, Resolution, Status
+from .models import Anomaly, Incident, IncidentContact, Kind, Method, Resolution, Status
 
 
 class QueueFilterForm(forms.Form):
@@ -78,3 +80,73 @@ class BulkReviewForm(ReviewForm):
 
 class RunForm(forms.Form):
     method = forms.ChoiceField(choices=[("", "All methods"), *Method.choices], required=False)
+
+
+# --- incidents -------------------------------------------------------------------------------------------
+
+
+class IncidentFilterForm(forms.Form):
+    """Filters of the incident queue (GET). An empty query shows the open incidents, costliest first."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *Kind.choices], required=False)
+    customer_type = forms.ChoiceField(choices=[("", "Any type"), *CustomerType.choices], required=False, label="Type")
+    cycle = WholeNumberField(max_value=SMALL_INT_MAX, widget=forms.NumberInput(attrs={"placeholder": "Any"}))
+    allowance = forms.ChoiceField(
+        choices=[("", "Any allowance"), *[c for c in Incident.Allowance.choices if c[0]]], required=False
+    )
+    customer = forms.CharField(
+        max_length=100, required=False, widget=forms.TextInput(attrs={"placeholder": "Name or location ID"})
+    )
+
+    DEFAULT = {"status": Status.OPEN}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select form-select-sm" if select else "form-control form-control-sm"
+
+    def queue_filters(self) -> dict:
+        """Keyword arguments for selectors.incident_queue."""
+        data = self.cleaned_data
+
+        def one(name):
+            return [data[name]] if data.get(name) else []
+
+        return {
+            "statuses": one("status"),
+            "kinds": one("kind"),
+            "customer_types": one("customer_type"),
+            "cycles": one("cycle"),
+            "allowance": data.get("allowance") or "",
+            "customer_query": (data.get("customer") or "").strip(),
+        }
+
+
+class BulkIncidentReviewForm(ReviewForm):
+    """Resolve the ticked incidents of the queue page at once."""
+
+    incidents = forms.ModelMultipleChoiceField(
+        queryset=Incident.objects.select_related("customer"),
+        error_messages={"required": "Tick the incidents to resolve first."},
+    )
+    resolution = forms.ChoiceField(
+        choices=[("", "Resolution…"), *Resolution.choices], error_messages={"required": "Choose a resolution."}
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Note"}))
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(choices=IncidentContact.Channel.choices)
+    note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AllowanceOfferForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class AllowanceDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("post", "Credit it"), ("decline", "Decline")])
+    note = forms.CharField(required=False, max_length=2000)

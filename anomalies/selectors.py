@@ -2,37 +2,36 @@
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from hydrospark.units import usage_text
 
-from .models import Anomaly, DetectionRun, Method, Status
-
-# When one day is flagged by several methods, the customer sees the figure of the most local baseline.
-METHOD_PREFERENCE = {Method.ROLLING: 0, Method.ZSCORE: 1, Method.LEAK: 2}
+from .models import Anomaly, DetectionRun, Incident, Kind, Status
 
 
 @dataclass(frozen=True)
 class Notice:
-    """What a customer sees about an open anomaly on their account (portal dashboard).
+    """What a customer sees about an open incident on their account (portal dashboard, alert emails).
 
-    date: the day of unusual use (for a leak, its latest day); usage_ccf: that day's use;
-    typical_ccf: the customer's usual daily use the rule compared with; ratio: usage / typical;
-    message: a ready sentence. kind is "high_use" or "leak"; since and days describe a leak's run."""
+    date: the incident's latest day; since: its first; days: its anomalous days; usage_ccf: the water it
+    used above usual so far (its excess); typical_ccf: the customer's typical month; cost: its estimated
+    cost; message: a ready sentence. kind is "leak" or "spike"."""
 
     date: datetime.date
     usage_ccf: Decimal
     typical_ccf: Decimal
     ratio: Decimal | None
     message: str
-    kind: str = "high_use"
+    kind: str = "spike"
     since: datetime.date | None = None
     days: int = 1
     methods: tuple[str, ...] = field(default_factory=tuple)
-    sentence: str = ""  # message with "{usage}" where the day's use goes, so it can follow the unit
+    sentence: str = ""  # message with "{usage}" where the excess goes, so it can follow the reader's unit
+    cost: Decimal | None = None
+    incident_id: int | None = None
 
     def text(self, unit: str = "ccf") -> str:
         """The message with the use in the reader's unit ("ccf" or "gallons"), as the portal shows it."""
@@ -42,116 +41,62 @@ class Notice:
 
 
 def open_notices_for_customer(customer, *, limit: int | None = 3) -> list[Notice]:
-    """The customer's open anomalies as notices, newest first: one per day of unusually high use, and one
-    per run of consecutive leak days. `limit` keeps the dashboard short (None: all). One query."""
-    rows = Anomaly.objects.filter(customer=customer, status=Status.OPEN).values_list(
-        "date", "method", "usage_ccf", "mean_ccf"
-    )
-    notices = notices_from_rows(list(rows), today=timezone.localdate())
-    return notices if limit is None else notices[:limit]
-
-
-def new_alerts(*, runs, since: datetime.date) -> list[tuple]:
-    """[(customer, [Notice])] for customers who asked for usage alerts by email and have a login, from
-    the open anomalies these runs created dated on or after `since`: one query."""
-    rows = (
-        Anomaly.objects.filter(
-            run__in=runs,
-            date__gte=since,
-            status=Status.OPEN,
-            customer__notify_usage_alerts=True,
-            customer__user__is_active=True,
-        )
-        .select_related("customer__user")
-        .order_by("customer__location_id", "-date")
-    )
-    by_customer: dict[int, tuple] = {}
-    for anomaly in rows:
-        entry = by_customer.setdefault(anomaly.customer_id, (anomaly.customer, []))
-        entry[1].append((anomaly.date, anomaly.method, anomaly.usage_ccf, anomaly.mean_ccf))
+    """The customer's open incidents they are told of (SPEC §3a: leaks, and spikes above the threshold) as
+    notices, newest first. `limit` keeps the dashboard short (None: all). One query."""
+    incidents = Incident.objects.filter(customer=customer, status=Status.OPEN, notify=True).order_by("-end", "-pk")
     today = timezone.localdate()
-    return [(customer, notices_from_rows(found, today=today)) for customer, found in by_customer.values()]
+    return [notice_from_incident(incident, today=today) for incident in incidents[:limit]]
 
 
-def notices_from_rows(rows, *, today: datetime.date) -> list[Notice]:
-    """Notices, newest first, from (date, method, usage_ccf, mean_ccf) rows of one customer."""
-    rows = sorted(rows, key=lambda r: r[0], reverse=True)
-    notices = _leak_notices([r for r in rows if r[1] == Method.LEAK], today)
-    notices += _high_use_notices([r for r in rows if r[1] != Method.LEAK], today)
-    notices.sort(key=lambda n: n.date, reverse=True)
-    return notices
-
-
-def _high_use_notices(rows, today) -> list[Notice]:
-    by_day: dict[datetime.date, list] = {}
-    for row in rows:
-        by_day.setdefault(row[0], []).append(row)
-    notices = []
-    for day, found in by_day.items():
-        _, method, usage, mean = min(found, key=lambda r: METHOD_PREFERENCE[r[1]])
-        ratio = _ratio(usage, mean)
-        sentence = f"Unusually high use on {_day(day, today)}: {{usage}}" + (
-            f", about {_times(ratio)} your usual" if ratio else ""
-        )
-        message = sentence.format(usage=usage_text(usage, trim=True))
-        methods = tuple(sorted(r[1] for r in found))
-        notices.append(Notice(day, usage, _typical(mean), ratio, message, methods=methods, sentence=sentence))
-    return notices
-
-
-def _leak_notices(rows, today) -> list[Notice]:
-    """Group consecutive leak days (rows come newest first) into one notice per run."""
-    runs: list[list] = []
-    for row in rows:
-        if runs and runs[-1][-1][0] - row[0] == datetime.timedelta(days=1):
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    notices = []
-    for run in runs:
-        last, first = run[0], run[-1]
-        ratio = _ratio(last[2], last[3])
+def notice_from_incident(incident: Incident, *, today: datetime.date) -> Notice:
+    """What the customer reads about an incident: how much water and money it cost so far."""
+    cost = f", about ${incident.estimated_cost:,.2f} on your bill" if incident.estimated_cost else ""
+    if incident.kind == Kind.LEAK:
         sentence = (
-            f"Possible leak: your use has stayed high for {len(run)} days since {_day(first[0], today)}"
-            f" ({{usage}} on {_day(last[0], today)}" + (f", about {_times(ratio)} your usual)" if ratio else ")")
+            f"Possible leak: your use has stayed high on {incident.days} days since {_day(incident.start, today)}"
+            f" ({{usage}} more than usual so far{cost})"
         )
-        message = sentence.format(usage=usage_text(last[2], trim=True))
-        notices.append(
-            Notice(
-                last[0],
-                last[2],
-                _typical(last[3]),
-                ratio,
-                message,
-                kind="leak",
-                since=first[0],
-                days=len(run),
-                methods=(Method.LEAK.value,),
-                sentence=sentence,
-            )
-        )
-    return notices
+    else:
+        when = _day(incident.start, today)
+        if incident.end != incident.start:
+            when += f" to {_day(incident.end, today)}"
+        sentence = f"Unusually high use on {when}: {{usage}} more than usual{cost}"
+    message = sentence.format(usage=usage_text(incident.excess_ccf, trim=True))
+    return Notice(
+        incident.end,
+        incident.excess_ccf,
+        incident.typical_month_ccf,
+        None,
+        message,
+        kind=incident.kind,
+        since=incident.start,
+        days=incident.days,
+        methods=tuple(incident.method_list),
+        sentence=sentence,
+        cost=incident.estimated_cost,
+        incident_id=incident.pk,
+    )
 
 
-def _ratio(usage: Decimal, mean: Decimal) -> Decimal | None:
-    if not mean or mean <= 0:
-        return None
-    return (Decimal(usage) / Decimal(mean)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-
-
-def _typical(mean) -> Decimal:
-    return Decimal(mean).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+def incident_days_for_customer(customer, *, start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The days of the customer's open incidents they are told of, between start and end (the portal's chart
+    marks them). One query for the incidents; the days come from their anomaly records (one more)."""
+    spans = list(
+        Incident.objects.filter(
+            customer=customer, status=Status.OPEN, notify=True, end__gte=start, start__lte=end
+        ).values_list("start", "end")
+    )
+    if not spans:
+        return []
+    query = Q()
+    for first, last in spans:
+        query |= Q(date__range=(max(first, start), min(last, end)))
+    days = Anomaly.objects.filter(query, customer=customer).values_list("date", flat=True).distinct()
+    return sorted(set(days))
 
 
 def _day(day: datetime.date, today: datetime.date) -> str:
     return f"{day.day} {day:%B}" + ("" if day.year == today.year else f" {day.year}")
-
-
-def _times(ratio: Decimal) -> str:
-    """4.0 -> '4×', 2.5 -> '2.5×', 12.3 -> '12×'."""
-    if ratio >= 10 or ratio == ratio.to_integral_value():
-        return f"{ratio.to_integral_value(ROUND_HALF_UP)}×"
-    return f"{ratio}×"
 
 
 def open_anomaly_count() -> int:
@@ -218,4 +163,68 @@ def other_anomalies_near(anomaly: Anomaly, *, days: int = 45) -> list[Anomaly]:
         )
         .exclude(pk=anomaly.pk)
         .order_by("date", "method")
+    )
+
+
+# --- incidents: the Operations queue, a page, the export -------------------------------------------------
+
+
+def incident_queue(
+    *, kinds=(), statuses=(), customer_types=(), cycles=(), customer_query: str = "", allowance: str = ""
+) -> QuerySet[Incident]:
+    """Incidents, costliest first (then the latest), filtered; rows carry their customer and reviewer."""
+    queryset = Incident.objects.select_related("customer", "reviewed_by")
+    if kinds:
+        queryset = queryset.filter(kind__in=kinds)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if customer_types:
+        queryset = queryset.filter(customer__customer_type__in=customer_types)
+    if cycles:
+        queryset = queryset.filter(customer__cycle_number__in=cycles)
+    if allowance:
+        queryset = queryset.filter(allowance=allowance)
+    if customer_query:
+        queryset = queryset.filter(
+            Q(customer__location_id__startswith=customer_query) | Q(customer__name__icontains=customer_query)
+        )
+    return queryset.order_by("-estimated_cost", "-end", "customer__location_id", "pk")
+
+
+def open_incident_counts() -> dict[str, int]:
+    rows = Incident.objects.filter(status=Status.OPEN).values("kind").annotate(n=Count("id"))
+    counts = {row["kind"]: row["n"] for row in rows}
+    counts["pending_allowances"] = Incident.objects.filter(allowance=Incident.Allowance.OFFERED).count()
+    return counts
+
+
+def incident_days(incident: Incident) -> list[dict]:
+    """The incident's days, one line per day with each method's record (two queries at most)."""
+    records = Anomaly.objects.filter(
+        customer_id=incident.customer_id, date__range=(incident.start, incident.end)
+    ).order_by("date", "method")
+    days: dict = {}
+    for record in records:
+        days.setdefault(record.date, {"date": record.date, "usage_ccf": record.usage_ccf, "records": []})
+        days[record.date]["records"].append(record)
+    return list(days.values())
+
+
+def customer_incident_history(incident: Incident, *, limit: int = 10) -> list[Incident]:
+    """The customer's other incidents, newest first (what happened before and how it was resolved)."""
+    return list(
+        Incident.objects.filter(customer_id=incident.customer_id)
+        .exclude(pk=incident.pk)
+        .select_related("reviewed_by")
+        .order_by("-end", "-pk")[:limit]
+    )
+
+
+def incidents_for_export(*, status: str | None = None):
+    """SPEC §3a's columns, sorted by location_id then start."""
+    queryset = Incident.objects.all()
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("customer__location_id", "start", "pk").values_list(
+        "customer__location_id", "kind", "start", "end", "days", "methods", "excess_ccf", "estimated_cost", "status"
     )

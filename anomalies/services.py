@@ -1,39 +1,32 @@
 """Writes for anomalies: detection runs (bulk upsert of findings), reviews, and the Operations digest."""
 
-import datetime
 import logging
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import CharField, Count, ExpressionWrapper, F, FloatField, Max, Min, Value
+from django.db.models import CharField, FloatField
 from django.db.models.constants import OnConflict
-from django.db.models.functions import Cast, NullIf
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.roles import Role, user_can
+from accounts.roles import user_can
 from accounts.services import audit_record
 from metering.selectors import reads_frame
 
 from . import methods as rules
+from .exceptions import AnomalyError
+from .incident_services import incidents_sync
+from .locks import detection_lock
 from .models import Anomaly, DetectionRun, Method, Resolution, Status
-from .selectors import new_alerts
+from .notifications import detection_notify
 
 log = logging.getLogger(__name__)
 BATCH = 2_000
 STORED_PLACES = 6  # mean_ccf and std_ccf decimal places
-
-
-class AnomalyError(Exception):
-    """A detection or review request that cannot be carried out; the message says why."""
 
 
 def find(method: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,9 +65,14 @@ def anomalies_detect(
         _run_one(method, frame, actor=actor, actor_label=actor_label, progress=progress, run=given.get(method))
         for method in methods
     ]
+    progress("Updating incidents…")
+    with detection_lock():
+        counts = incidents_sync(reads=frame)
+    progress(f"Incidents: {counts['created']:,} new, {counts['updated']:,} updated, {counts['removed']:,} removed.")
+    for run in runs:
+        run.incidents = counts  # for the command's summary (not stored: incidents span every method)
     if notify:
-        digest_send(runs=runs)
-        customer_alerts_send(runs=runs)
+        detection_notify(runs=runs)
     return runs
 
 
@@ -111,10 +109,16 @@ def _run_one(method: str, frame: pd.DataFrame, *, actor, actor_label: str, progr
     return run
 
 
-@transaction.atomic
 def _store(run: DetectionRun, findings: pd.DataFrame) -> tuple[int, int]:
     """Insert new days, refresh changed figures of known days, withdraw open days no longer found.
-    Reviews (status, resolution, note, reviewer) are never written here. Returns (created, withdrawn)."""
+    Reviews (status, resolution, note, reviewer) are never written here. Returns (created, withdrawn):
+    created counts the rows THIS run inserted (their run is this one), so a detection running at the same
+    time never makes both report the same days as new; the lock makes the second see the first's rows."""
+    with detection_lock():
+        return _store_locked(run, findings)
+
+
+def _store_locked(run: DetectionRun, findings: pd.DataFrame) -> tuple[int, int]:
     found = _rounded(findings)
     stored = _stored_frame(run.method)
     merged = found.merge(stored, on=["customer_id", "date"], how="outer", suffixes=("", "_old"), indicator=True)
@@ -132,7 +136,7 @@ def _store(run: DetectionRun, findings: pd.DataFrame) -> tuple[int, int]:
     gone_ids = gone["id"].astype(np.int64).tolist()
     for start in range(0, len(gone_ids), BATCH):
         Anomaly.objects.filter(pk__in=gone_ids[start : start + BATCH], status=Status.OPEN).delete()
-    return len(new), len(gone_ids)
+    return Anomaly.objects.filter(run=run).count(), len(gone_ids)
 
 
 def _rounded(findings: pd.DataFrame) -> pd.DataFrame:
@@ -276,118 +280,3 @@ def _audit_review(anomaly: Anomaly, reviewer, before: dict) -> None:
         f"{anomaly.get_resolution_display()}",
         changes={field: [before[field], after[field]] for field in after if before[field] != after[field]},
     )
-
-
-# --- the Operations digest ----------------------------------------------------------------------------
-
-DIGEST_TOP = 20
-
-
-def digest_send(*, runs: list[DetectionRun]) -> int:
-    """One email to every active Operations login after a detection: how many new anomalies each run
-    found and the top 20 (highest use relative to the baseline) with links. Returns recipients."""
-    recipients = list(
-        User.objects.filter(is_active=True, groups__name=Role.OPERATIONS)
-        .exclude(email="")
-        .order_by("email")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    if not recipients or not runs:
-        return 0
-    context = _digest_context(runs)
-    message = EmailMultiAlternatives(
-        subject=context["subject"],
-        body=render_to_string("anomalies/email/digest.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-    )
-    message.attach_alternative(render_to_string("anomalies/email/digest.html", context), "text/html")
-    message.send()
-    return len(recipients)
-
-
-def _digest_context(runs: list[DetectionRun]) -> dict:
-    created = sum(run.created for run in runs)
-    site = settings.SITE_URL.rstrip("/")
-    top = _top_new_days(runs)
-    for anomaly in top:
-        anomaly.link = site + reverse("anomalies:detail", args=[anomaly.pk])
-    leaks = _new_leaks(runs)
-    for leak in leaks:
-        leak["link"] = site + reverse("anomalies:detail", args=[leak["last_pk"]])
-    word = "anomaly" if created == 1 else "anomalies"
-    return {
-        "subject": f"HydroSpark: {created:,} new {word} ("
-        + ", ".join(f"{run.method} {run.created:,}" for run in runs)
-        + ")",
-        "runs": runs,
-        "created": created,
-        "top": top,
-        "leaks": leaks,
-        "queue_link": site + reverse("anomalies:queue") + "?status=open",
-    }
-
-
-def _top_new_days(runs: list[DetectionRun]) -> list[Anomaly]:
-    """The new single-day anomalies with the highest use relative to usual, one per customer and day
-    (a day found by zscore and rolling is listed once)."""
-    candidates = (
-        Anomaly.objects.filter(run__in=runs)
-        .exclude(method=Method.LEAK)
-        .select_related("customer")
-        .annotate(
-            severity=ExpressionWrapper(
-                F("usage_ccf") / NullIf(F("mean_ccf"), Value(Decimal(0))), output_field=FloatField()
-            )
-        )
-        .order_by(F("severity").desc(nulls_last=True), "-date", "pk")[: DIGEST_TOP * 3]
-    )
-    seen, top = set(), []
-    for anomaly in candidates:
-        if (anomaly.customer_id, anomaly.date) not in seen and len(top) < DIGEST_TOP:
-            seen.add((anomaly.customer_id, anomaly.date))
-            top.append(anomaly)
-    return top
-
-
-def _new_leaks(runs: list[DetectionRun]) -> list[dict]:
-    """New days of sustained high use, one line per customer (first and last day, days, peak)."""
-    rows = (
-        Anomaly.objects.filter(run__in=runs, method=Method.LEAK)
-        .values("customer__location_id", "customer__name")
-        .annotate(first=Min("date"), last=Max("date"), days=Count("id"), peak=Max("usage_ccf"), last_pk=Max("pk"))
-        .order_by("-last", "customer__location_id")[:DIGEST_TOP]
-    )
-    return list(rows)
-
-
-# --- customers' usage alerts ------------------------------------------------------------------------
-
-ALERT_DAYS = 7  # only recent days: a first run over years of history must not email about old ones
-
-
-def customer_alerts_send(*, runs: list[DetectionRun]) -> int:
-    """Email each customer who asked for usage alerts (and has a login) about the unusual days these
-    runs found in the last week: one email per customer per detection. Returns emails sent."""
-    since = timezone.localdate() - datetime.timedelta(days=ALERT_DAYS)
-    site = settings.SITE_URL.rstrip("/")
-    sent = 0
-    for customer, notices in new_alerts(runs=runs, since=since):
-        context = {"customer": customer, "notices": notices, "portal_link": site + reverse("portal:dashboard")}
-        context["profile_link"] = site + reverse("portal:profile")
-        leak = any(notice.kind == "leak" for notice in notices)
-        message = EmailMultiAlternatives(
-            subject="HydroSpark: possible leak on your account" if leak else "HydroSpark: unusually high water use",
-            body=render_to_string("anomalies/email/customer_alert.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[customer.user.email],
-        )
-        message.attach_alternative(render_to_string("anomalies/email/customer_alert.html", context), "text/html")
-        try:
-            message.send()
-        except OSError as error:  # one unreachable mailbox must not stop the others
-            log.warning("Usage alert to %s failed: %s", customer.location_id, error)
-            continue
-        sent += 1
-    return sent

@@ -1,4 +1,5 @@
-"""Operations' review queue (SPEC §3, §5): everyone on staff can look, only Operations can review or run."""
+"""The anomaly days (SPEC §3, §5) behind the incidents: everyone on staff can look, only Operations can review
+or run a detection."""
 
 import datetime
 import hashlib
@@ -85,14 +86,14 @@ def review(request, pk):
     label = anomaly.get_resolution_display()
     extra = f" with {len(targets) - 1} other open anomalies nearby" if len(targets) > 1 else ""
     messages.success(request, f"Marked reviewed{extra}: {label}.")
-    return redirect(reverse("anomalies:queue") + _safe_query(request.POST.get("back", "")))
+    return redirect(reverse("anomalies:days") + _safe_query(request.POST.get("back", "")))
 
 
 @require_POST
 @capability_required("review_anomalies")
 def bulk_review(request):
     form = BulkReviewForm(request.POST)
-    back = reverse("anomalies:queue") + _safe_query(request.POST.get("back", ""))
+    back = reverse("anomalies:days") + _safe_query(request.POST.get("back", ""))
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(back)
@@ -119,7 +120,7 @@ def run_detection(request):
         request,
         "Detection started"
         + (f" ({Method(method).label})" if method else " (all methods)")
-        + ". Operations will get the digest email when it finishes; refresh this page to see the new anomalies.",
+        + ". Operations will get the digest email when it finishes; refresh this page to see the new incidents.",
     )
     return redirect("anomalies:queue")
 

@@ -21,7 +21,7 @@ def test_operations_tick_a_page_of_anomalies_resolve_them_and_open_one(browser, 
     page.fill("input[name=login]", ops.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/staff/anomalies/")
+    page.goto(f"{live_server.url}/staff/anomalies/days/")
 
     page.get_by_label("Select every anomaly on this page").check()
     assert page.locator("input.row-check:checked").count() == 3
@@ -31,7 +31,7 @@ def test_operations_tick_a_page_of_anomalies_resolve_them_and_open_one(browser, 
     assert page.get_by_text("3 anomalies marked reviewed: Expected use.").is_visible()
     assert set(Anomaly.objects.values_list("status", flat=True)) == {Status.REVIEWED}
 
-    page.goto(f"{live_server.url}/staff/anomalies/?status=")
+    page.goto(f"{live_server.url}/staff/anomalies/days/?status=")
     page.get_by_role("link", name="Sun Jul 12, 2026").click()
     chart = page.locator("figure.chart svg[role=img]")
     assert chart.bounding_box()["width"] > 400

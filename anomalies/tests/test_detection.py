@@ -1,6 +1,7 @@
 """detect_anomalies and export_anomalies against the database (SPEC §3, §7)."""
 
 import csv
+import re
 import datetime
 import io
 from decimal import Decimal
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent
-from anomalies.models import Anomaly, DetectionRun, Method, Resolution, Status
+from anomalies.models import Anomaly, DetectionRun, Digest, Incident, Method, Resolution, Status
 from anomalies.services import AnomalyError, anomalies_detect, anomaly_review
 from anomalies.tests.factories import store_reads
 from conftest import make_customer, make_staff
@@ -107,7 +108,7 @@ def test_an_unknown_method_is_refused_before_anything_runs(noah):
     assert not DetectionRun.objects.exists()
 
 
-def test_each_run_emails_one_digest_to_active_operations_staff(noah, ops, biller):
+def test_each_run_emails_one_digest_of_incidents_to_active_operations_staff(noah, ops, biller):
     make_staff("ops2@test.hydrospark.com", "Operations").__class__.objects.filter(
         email="ops2@test.hydrospark.com"
     ).update(is_active=False)
@@ -115,30 +116,62 @@ def test_each_run_emails_one_digest_to_active_operations_staff(noah, ops, biller
     detect("zscore", "rolling")
     [message] = mail.outbox
     assert sorted(message.to) == ["ops3@test.hydrospark.com", "ops@test.hydrospark.com"]
-    created = Anomaly.objects.count()
-    assert message.subject.startswith(f"HydroSpark: {created} new anomalies")
+    incidents = Incident.objects.count()
+    leaks = Incident.objects.filter(kind="leak").count()
+    assert incidents < Anomaly.objects.count()  # runs of days, not days
+    assert message.subject == f"HydroSpark: {incidents} new incidents ({leaks} possible leaks)"
     links = [line.strip() for line in message.body.splitlines() if "/staff/anomalies/" in line]
-    assert len(links) == 20 + 1  # the top 20 and the queue
-    days = [line.split("  ")[0] for line in message.body.splitlines() if line.startswith(("20", "19"))]
-    assert len(days) == len(set(days)) == 20  # a day found by both methods is listed once
-    top = Anomaly.objects.order_by("-usage_ccf", "method").first()
-    assert top.date.isoformat() in days
-    assert message.alternatives[0].content.count("/staff/anomalies/") >= 21
+    assert len(links) == min(leaks, 20) + 20 + 1  # the leaks, the 20 costliest spikes and the queue
+    costliest = Incident.objects.filter(kind="spike").order_by("-estimated_cost", "-end", "pk").first()
+    spikes = message.body.split("The costliest new spikes")[1]
+    assert re.search(r"/staff/anomalies/incidents/(\d+)/", spikes).group(1) == str(costliest.pk)
+    assert message.alternatives[0].content.count("/staff/anomalies/") >= len(links)
 
 
-def test_the_digest_lists_new_leaks_one_line_per_customer(ops):
+def test_the_digest_lists_new_leaks_first_with_water_and_cost(ops):
     carol = make_customer("100000030", "Carol Leak")
     store_reads(carol, DAY0, [0.5, 0.55, 0.45, 0.5] * 20 + [1.6] * 12 + [0.5] * 10)
     detect("leak")
     body = mail.outbox[0].body
-    assert "Sustained high use (possible leaks)" in body
-    assert "100000030 Carol Leak: 12 days between 2024-03-21 and 2024-04-01, up to 1.60 CCF a day" in body
+    assert body.index("Possible leaks, costliest first") < body.index("Open the incident queue")
+    line = next(line for line in body.splitlines() if line.startswith("100000030 Carol Leak"))
+    incident = Incident.objects.get()
+    assert line == (
+        f"100000030 Carol Leak: 12 days 2024-03-21 to 2024-04-01, {incident.excess_ccf:.2f} CCF "
+        f"({incident.excess_gallons:,} gallons) above usual, about ${incident.estimated_cost} (leak)"
+    )
 
 
 def test_a_rerun_digest_says_there_is_nothing_new(noah, ops):
     detect("zscore")
     detect("zscore")
-    assert "No new anomalies" in mail.outbox[-1].body and "0 new" in mail.outbox[-1].subject
+    assert "No new incidents" in mail.outbox[-1].body and "0 new" in mail.outbox[-1].subject
+
+
+def test_a_digest_that_could_not_go_out_says_so_exits_1_and_goes_with_the_next_run(noah, ops, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    with pytest.raises(CommandError) as excinfo:
+        detect("zscore")
+    assert excinfo.value.returncode == 1 and "could not be sent" in str(excinfo.value)
+    assert "Traceback" not in str(excinfo.value)
+    failed = Digest.objects.get()
+    assert failed.state == "failed" and "Connection refused" in failed.error
+    covered = failed.incidents_covered
+    assert covered == Incident.objects.count() > 0
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    detect("zscore")
+    [message] = mail.outbox
+    assert message.subject.startswith(f"HydroSpark: {covered} new incidents")
+    assert Digest.objects.filter(state="sent").get().incidents_covered == covered
+    detect("zscore")
+    assert mail.outbox[-1].subject.startswith("HydroSpark: 0 new incidents")
 
 
 def test_no_email_option_sends_nothing(noah, ops):
@@ -183,4 +216,4 @@ def test_detection_without_any_reads_records_empty_runs(ops):
         ("leak", "finished", 0, 0),
     ]
     assert runs[0].triggered_by == ops and runs[0].actor_label == ops.email
-    assert "No new anomalies" in mail.outbox[0].body
+    assert "No new incidents" in mail.outbox[0].body

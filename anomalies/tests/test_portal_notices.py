@@ -1,12 +1,14 @@
+"""The customer's notices (SPEC §3a): one per incident they are told of, saying what it cost so far."""
+
 import datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
 
-from anomalies.models import Method, Resolution, Status
-from anomalies.selectors import open_notices_for_customer
-from anomalies.tests.factories import make_anomaly
+from anomalies.models import Resolution, Status
+from anomalies.selectors import incident_days_for_customer, open_notices_for_customer
+from anomalies.tests.factories import make_anomaly, make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -17,58 +19,56 @@ def in_august_2026():
         yield
 
 
-def test_an_open_anomaly_becomes_a_notice_with_a_ready_message(alice_account):
-    make_anomaly(alice_account, datetime.date(2026, 7, 14), usage="3.2", mean="0.8")
+def test_a_spike_incident_becomes_a_notice_with_water_and_money(alice_account):
+    make_incident(alice_account, datetime.date(2026, 7, 14), excess="2.4", cost="7.20")
     [notice] = open_notices_for_customer(alice_account)
-    assert notice.date == datetime.date(2026, 7, 14)
-    assert notice.usage_ccf == Decimal("3.2") and notice.typical_ccf == Decimal("0.8")
-    assert notice.ratio == Decimal("4.0")
-    assert notice.message == "Unusually high use on 14 July: 3.2 CCF, about 4× your usual"
-
-
-def test_a_reviewed_anomaly_is_no_longer_a_notice(alice_account, ops):
-    make_anomaly(alice_account, datetime.date(2026, 7, 14), status=Status.REVIEWED, resolution=Resolution.FALSE_ALARM)
-    assert open_notices_for_customer(alice_account) == []
-
-
-def test_notices_show_only_the_customers_own_anomalies(alice_account, bob_account):
-    make_anomaly(bob_account, datetime.date(2026, 7, 14))
-    assert open_notices_for_customer(alice_account) == []
-
-
-def test_a_day_flagged_by_two_methods_is_one_notice_with_the_rolling_baseline(alice_account):
-    day = datetime.date(2026, 7, 20)
-    make_anomaly(alice_account, day, method=Method.ZSCORE, usage="1.5", mean="0.5")
-    make_anomaly(alice_account, day, method=Method.ROLLING, usage="1.5", mean="0.6")
-    [notice] = open_notices_for_customer(alice_account)
-    assert notice.typical_ccf == Decimal("0.6") and notice.ratio == Decimal("2.5")
-    assert notice.methods == ("rolling", "zscore")
-    assert notice.message.endswith("about 2.5× your usual")
-
-
-def test_consecutive_leak_days_make_one_leak_notice(alice_account):
-    for offset in range(6):
-        make_anomaly(
-            alice_account,
-            datetime.date(2026, 7, 3) + datetime.timedelta(days=offset),
-            method=Method.LEAK,
-            usage="1.1",
-            mean="0.44",
-        )
-    [notice] = open_notices_for_customer(alice_account)
-    assert notice.kind == "leak" and notice.days == 6
-    assert notice.since == datetime.date(2026, 7, 3) and notice.date == datetime.date(2026, 7, 8)
-    assert notice.message == (
-        "Possible leak: your use has stayed high for 6 days since 3 July (1.1 CCF on 8 July, about 2.5× your usual)"
+    assert notice.date == datetime.date(2026, 7, 14) and notice.usage_ccf == Decimal("2.4")
+    assert notice.message == "Unusually high use on 14 July: 2.4 CCF more than usual, about $7.20 on your bill"
+    assert notice.text("gallons") == (
+        "Unusually high use on 14 July: 1,795 gallons more than usual, about $7.20 on your bill"
     )
+
+
+def test_a_leak_notice_says_since_when_and_how_much_so_far(alice_account):
+    make_incident(
+        alice_account, datetime.date(2026, 7, 3), end=datetime.date(2026, 7, 8), kind="leak", excess="4.2", cost="12.60"
+    )
+    [notice] = open_notices_for_customer(alice_account)
+    assert notice.kind == "leak" and notice.days == 6 and notice.since == datetime.date(2026, 7, 3)
+    assert notice.message == (
+        "Possible leak: your use has stayed high on 6 days since 3 July (4.2 CCF more than usual so far, "
+        "about $12.60 on your bill)"
+    )
+
+
+def test_a_reviewed_incident_or_one_below_the_threshold_is_no_notice(alice_account):
+    make_incident(alice_account, datetime.date(2026, 7, 14), status=Status.REVIEWED, resolution=Resolution.FALSE_ALARM)
+    make_incident(alice_account, datetime.date(2026, 7, 20), notify=False)
+    assert open_notices_for_customer(alice_account) == []
+
+
+def test_notices_show_only_the_customers_own_incidents(alice_account, bob_account):
+    make_incident(bob_account, datetime.date(2026, 7, 14))
+    assert open_notices_for_customer(alice_account) == []
 
 
 def test_notices_come_newest_first_limited_and_name_the_year_when_not_this_year(alice_account):
     for day in (datetime.date(2025, 12, 30), datetime.date(2026, 3, 1), datetime.date(2026, 5, 2)):
-        make_anomaly(alice_account, day, usage="0.99", mean="0.33")
+        make_incident(alice_account, day, excess="0.99", cost="0")
     notices = open_notices_for_customer(alice_account, limit=2)
     assert [n.date for n in notices] == [datetime.date(2026, 5, 2), datetime.date(2026, 3, 1)]
-    assert len(open_notices_for_customer(alice_account, limit=None)) == 3
     assert open_notices_for_customer(alice_account, limit=None)[-1].message == (
-        "Unusually high use on 30 December 2025: 0.99 CCF, about 3× your usual"
+        "Unusually high use on 30 December 2025: 0.99 CCF more than usual"
     )
+
+
+def test_the_chart_marks_the_days_of_notified_incidents_only(alice_account, bob_account):
+    told, untold = datetime.date(2026, 7, 14), datetime.date(2026, 7, 20)
+    for day in (told, untold):
+        make_anomaly(alice_account, day)
+    make_anomaly(bob_account, told + datetime.timedelta(days=1))
+    make_incident(alice_account, told, end=told + datetime.timedelta(days=1))
+    make_incident(bob_account, told + datetime.timedelta(days=1))
+    make_incident(alice_account, untold, notify=False)
+    days = incident_days_for_customer(alice_account, start=datetime.date(2026, 7, 1), end=datetime.date(2026, 7, 31))
+    assert days == [told]

@@ -11,7 +11,7 @@ from anomalies.tests.factories import make_anomaly, store_reads
 from conftest import make_customer
 
 pytestmark = pytest.mark.django_db
-QUEUE = reverse("anomalies:queue")
+QUEUE = reverse("anomalies:days")
 
 
 @pytest.fixture
