@@ -108,6 +108,8 @@ WORDS = {
     "rates": "Rates: {rates}.",
     "late_fee": "A bill not paid in full {grace} days after its due date is charged a late fee of {percent}% "
     "of the amount still open, once.",
+    "late_fee_dated": "If this bill is not paid in full by {last_day}, a late fee of {percent}% of the amount "
+    "still open is charged on {fee_day} (once).",
     "how_to_pay_title": "How to pay",
     "how_to_pay": "By mail: a check payable to {name}, with the payment stub, to {address}. By card: call "
     "{phone}. Please quote your account number {account}.",
@@ -833,7 +835,13 @@ def late_fee_sentence(doc: BillDocument) -> str:
     if not doc.late_fee_terms:
         return ""
     percent, grace = doc.late_fee_terms
-    return WORDS["late_fee"].format(percent=f"{percent.normalize():f}", grace=grace)
+    percent = f"{percent.normalize():f}"
+    if not doc.issued or doc.due_date is None:
+        return WORDS["late_fee"].format(percent=percent, grace=grace)
+    last_day = doc.due_date + datetime.timedelta(days=grace)  # SPEC §2a: payments dated up to it count
+    return WORDS["late_fee_dated"].format(
+        last_day=long_date(last_day), fee_day=long_date(last_day + datetime.timedelta(days=1)), percent=percent
+    )
 
 
 def _how_to_pay(flow: _Flow, doc: BillDocument) -> None:

@@ -94,6 +94,10 @@ def test_the_bill_page_shows_the_same_account(noah_in_july, biller, client_for):
     assert f"${statement.amount_due:,.2f}" in page and "Please pay by August 22, 2019." in page
     assert "+20% of $" in page  # July's seasonal line says what it adds, not "× ×1.2"
     assert settings.PAYMENT_BANK_TRANSFER in page and settings.PAYMENT_IN_PERSON in page  # as the portal says
+    # the delinquency date: due August 22 + 5 grace days (payments dated up to the 27th count)
+    assert (
+        "not paid in full by August 27, 2019, a late fee of 5% of the amount still open is charged on August 28" in page
+    )
 
 
 def test_the_email_shows_the_account_and_attaches_the_same_pdf(noah_in_july):
