@@ -11,8 +11,9 @@ LABEL = "command fail_stalled_runs"
 
 class Command(BaseCommand):
     help = (
-        "Fail every background run (meter import, bill run, issue, sending, detection, payments import) that is running but whose "
-        "heartbeat stopped for RUN_STALE_MINUTES (imports: METER_IMPORT_STALE_MINUTES), default 15: its process "
+        "Fail every background run (meter import, bill run, issue, sending, detection, payments import) that is "
+        "running but whose heartbeat stopped for RUN_STALE_MINUTES (imports: METER_IMPORT_STALE_MINUTES), "
+        "default 15, or that is queued while no task will run it: its process "
         "was killed or restarted and nothing of it was committed. Their task rows in the worker's table are failed "
         "too, and the period or file can be run again (Retry on the run's page). Safe at any time: `make run` "
         "runs it before the worker starts; run it from cron every few minutes in production. Exit 0."
