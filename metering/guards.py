@@ -121,9 +121,8 @@ class CsvRecords:
         if not len(ends):
             return RecordBlock(b"", lines, [], min(progress, 1.0))
         lengths = ends - starts
-        body = a[int(starts[0]) : int(ends[-1])]
         blank = (lengths == 0) | ((lengths == 1) & (a[np.minimum(starts, len(a) - 1)] == CR))
-        fields = _fields(body, starts - starts[0]) + 1
+        fields = _fields(a, starts, min(int(ends[-1]), len(a))) + 1
         bad = ~blank & (fields != self.width)
         malformed = [
             (int(n), f"the line has {int(f)} fields but the header has {self.width} (quote values with commas)")
@@ -166,7 +165,8 @@ class CsvRecords:
 
 
 def _record_ends(a: np.ndarray) -> np.ndarray:
-    """Positions of the newlines that end a record: those outside quotes (an even count of quotes before)."""
+    """Positions of the newlines that end a record: those outside quotes (an even count of quotes before).
+    The newlines (one a row) are looked up among the quotes, never the other way round: cheap."""
     newlines = np.flatnonzero(a == NEWLINE)
     quotes = np.flatnonzero(a == QUOTE)
     if not len(quotes):
@@ -174,14 +174,20 @@ def _record_ends(a: np.ndarray) -> np.ndarray:
     return newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
 
 
-def _fields(body: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Commas outside quotes in each record (records start at `starts` within `body`)."""
+def _fields(a: np.ndarray, starts: np.ndarray, stop: int) -> np.ndarray:
+    """Commas outside quotes in each record (records start at `starts`; the last ends before `stop`): all
+    commas per record, less those inside each quoted stretch (quotes pair up within a record)."""
+    low = int(starts[0])
+    body, starts = a[low:stop], starts - low
     commas = np.flatnonzero(body == COMMA)
+    counts = np.diff(np.searchsorted(commas, np.r_[starts, len(body)]))
     quotes = np.flatnonzero(body == QUOTE)
     if len(quotes):
-        commas = commas[(np.searchsorted(quotes, commas) & 1) == 0]
-    record = np.searchsorted(starts, commas, side="right") - 1
-    return np.bincount(record, minlength=len(starts))
+        opens, closes = quotes[0::2], np.r_[quotes[1::2], len(body)][: len(quotes[0::2])]
+        inside = np.searchsorted(commas, closes) - np.searchsorted(commas, opens)
+        record = np.searchsorted(starts, opens, side="right") - 1
+        counts -= np.bincount(record, weights=inside, minlength=len(starts)).astype(np.int64)
+    return counts
 
 
 def separator_hint(header_line: str) -> str:

@@ -133,7 +133,8 @@ class ImportRun(models.Model):
             text += f" ({self.duration_seconds:.1f} s)"
         text += "."
         if self.contact_differences:
-            text += f" {_count(len(self.contact_differences), 'contact detail')} changed in HydroSpark kept (the file differs)."
+            kept = _count(len(self.contact_differences), "contact detail")
+            text += f" {kept} changed in HydroSpark kept (the file differs)."
         if self.encoding and self.encoding != "UTF-8":
             text += f" Read as {self.encoding}."
         return text

@@ -83,7 +83,8 @@ def import_detail(request, pk: int):
 
 def _contact_differences(run: ImportRun) -> list[dict]:
     labels = {"name": "Name", "mailing_address": "Mailing address", "phone": "Phone"}
-    return [{**d, "label": labels.get(d["field"], d["field"].replace("_", " ").capitalize())} for d in run.contact_differences]
+    named = (labels.get(d["field"], d["field"].replace("_", " ").capitalize()) for d in run.contact_differences)
+    return [{**d, "label": label} for d, label in zip(run.contact_differences, named, strict=True)]
 
 
 @require_POST

@@ -10,7 +10,7 @@ from conftest import make_customer
 from metering.models import ImportRun
 
 from .conftest import import_usage, row
-from .test_import_command import rejected_rows, reads
+from .test_import_command import reads, rejected_rows
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.date(2024, 3, 1)
@@ -19,8 +19,13 @@ FILE_DETAILS = {"name": "Ada Lovelace", "mailing_address": "12 Elm St, Dallas, T
 
 @pytest.fixture
 def ada(db):
-    return make_customer("300000001", "Ada Lovelace", mailing_address=FILE_DETAILS["mailing_address"],
-                         phone=FILE_DETAILS["phone"], cycle_number=3)
+    return make_customer(
+        "300000001",
+        "Ada Lovelace",
+        mailing_address=FILE_DETAILS["mailing_address"],
+        phone=FILE_DETAILS["phone"],
+        cycle_number=3,
+    )
 
 
 def test_an_import_keeps_a_phone_support_changed_and_reports_the_difference(export_file, support, ada):
@@ -39,9 +44,7 @@ def test_an_import_keeps_a_phone_support_changed_and_reports_the_difference(expo
     assert set(event.changes) == {"customer_type", "cycle_number"}
 
 
-def test_a_customers_own_address_change_survives_the_next_import_and_unedited_fields_follow_it(
-    export_file, ada
-):
+def test_a_customers_own_address_change_survives_the_next_import_and_unedited_fields_follow_it(export_file, ada):
     customer_update_contact(customer=ada, actor=None, data={"mailing_address": "9 Oak Ave, Plano, TX 75023"})
     assert ada.contact_edited == ["mailing_address"]
     code, _, _ = import_usage(export_file([row(day=DAY, name="Ada King")]))

@@ -15,7 +15,7 @@ from metering import guards
 from metering.models import ImportRun, MeterRead
 
 from .conftest import HEADER, export_text, import_usage, row
-from .test_import_command import rejected_rows, reads
+from .test_import_command import reads, rejected_rows
 
 pytestmark = pytest.mark.django_db
 MARCH = [datetime.date(2024, 3, d) for d in (1, 2, 3)]

@@ -29,8 +29,14 @@ def test_the_rejected_rows_csv_keeps_formulas_as_text(client_for, ops, export_fi
 
 def test_the_admins_customer_csv_keeps_formulas_as_text(client_for, support):
     for number, name in enumerate(HOSTILE, start=1):
-        Customer.objects.create(location_id=f"90000000{number}", name=name, mailing_address="1 Main St",
-                                customer_type="residential", cycle_number=1, phone="-1")
+        Customer.objects.create(
+            location_id=f"90000000{number}",
+            name=name,
+            mailing_address="1 Main St",
+            customer_type="residential",
+            cycle_number=1,
+            phone="-1",
+        )
     response = client_for(support).post(
         "/admin/accounts/customer/",
         {"action": "export_csv", "_selected_action": list(Customer.objects.values_list("pk", flat=True))},
