@@ -100,6 +100,10 @@ WORDS = {
     "credit_note": "Your account is in credit: nothing to pay. The credit is used by your next bills.",
     "draft_note": "This is a draft: the bill is not issued yet and nothing is due.",
     "continued": "Continued on the next page.",
+    "tier_detail": "{quantity} × {rate}",
+    "seasonal_detail": "{sign}{percent}% of {amount}",
+    "rates_for_type": "{name} for {type} customers, since {since}",
+    "rates_all": "{name}, since {since}",
     "usage_title": "Your water use, month by month (CCF)",
     "usage_summary": "{start} – {end}: {ccf} CCF ({gallons} gallons), {read} of {days} days read.",
     "partial": "Your meter reported {read} of the {days} days of this period: you are billed for the water "

@@ -24,6 +24,7 @@ from metering.selectors import usage_totals
 
 from .account import BillStatement, bill_statement
 from .bill_pdf import (
+    WORDS,
     AccountLine,
     BillDocument,
     BillPDF,
@@ -73,12 +74,12 @@ def address_lines(customer) -> tuple[str, ...]:
 def line_detail(line: BillLine) -> str:
     """How a line was computed, in words a customer checks with a calculator."""
     if line.kind == BillLine.Kind.TIER:
-        return f"{line.quantity_text} × {line.rate_text}"
+        return WORDS["tier_detail"].format(quantity=line.quantity_text, rate=line.rate_text)
     if line.kind == BillLine.Kind.SEASONAL:
         # The line is the extra (or the discount), not the multiplied total: ×1.2 is "+20% of".
         percent = ((line.rate - 1) * 100).normalize()
         sign = "+" if percent > 0 else "−"
-        return f"{sign}{abs(percent):f}% of ${line.quantity:,.2f}"
+        return WORDS["seasonal_detail"].format(sign=sign, percent=f"{abs(percent):f}", amount=money(line.quantity))
     return ""
 
 
@@ -86,8 +87,9 @@ def rates_label(schedule) -> str:
     """The rate schedule as customers know it: its name, who it is for, since when."""
     since = long_date(schedule.effective_from)
     if schedule.customer_type:
-        return f"{schedule.name} for {schedule.get_customer_type_display().lower()} customers, since {since}"
-    return f"{schedule.name}, since {since}"
+        kind = schedule.get_customer_type_display().lower()
+        return WORDS["rates_for_type"].format(name=schedule.name, type=kind, since=since)
+    return WORDS["rates_all"].format(name=schedule.name, since=since)
 
 
 def bill_document(
@@ -138,7 +140,7 @@ def account_text(doc: BillDocument) -> str:
     out = []
     rows = [(row.date_text, _text_label(row), row.amount_text) for row in account_rows(doc)]
     amount, note = total_due_words(doc)
-    rows += [("", "", ""), ("", "Total amount due", money(amount))]
+    rows += [("", "", ""), ("", WORDS["total_due"], money(amount))]
     for day, label, amount_text in rows:
         left = f"{day:<14}{label}" if day or label else ""
         room = TEXT_WIDTH - len(amount_text) - 1
