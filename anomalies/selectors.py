@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from hydrospark.units import usage_text
@@ -93,6 +93,14 @@ def incident_days_for_customer(customer, *, start: datetime.date, end: datetime.
         query |= Q(date__range=(max(first, start), min(last, end)))
     days = Anomaly.objects.filter(query, customer=customer).values_list("date", flat=True).distinct()
     return sorted(set(days))
+
+
+def incidents_version(customer) -> str:
+    """Changes whenever the customer's notified open incidents change (new, extended, resolved): one query."""
+    info = Incident.objects.filter(customer=customer, status=Status.OPEN, notify=True).aggregate(
+        n=Count("id"), latest=Max("updated_at")
+    )
+    return f"i{info['n']}-{info['latest'].timestamp() if info['latest'] else 0:.6f}"
 
 
 def _day(day: datetime.date, today: datetime.date) -> str:

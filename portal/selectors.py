@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Round
 
+from anomalies.selectors import incident_days_for_customer, incidents_version
 from forecast.selectors import anticipated_bill
 from hydrospark import periods
 from metering import charts
@@ -81,10 +82,12 @@ def usage_series(*, customer, range_key: str, today: datetime.date) -> UsageSeri
     return _monthly_series(customer, today, months)
 
 
-def chart_version(series: UsageSeries, version: str) -> str:
+def chart_version(series: UsageSeries, version: str, customer=None) -> str:
     """What a chart's URL and cache key carry: the data version and the window's end, since the window
-    moves with the date even when no read arrives (a new month starts)."""
-    return f"{version}-{series.through or ''}"
+    moves with the date even when no read arrives (a new month starts); for a daily chart, also the
+    customer's incidents it marks (a new or resolved one redraws it)."""
+    marks = f"-{incidents_version(customer)}" if customer is not None and series.period == "day" else ""
+    return f"{version}-{series.through or ''}{marks}"
 
 
 def usage_chart(*, customer, series: UsageSeries, unit: str, version: str, highlight=None, size="wide") -> bytes:
@@ -93,7 +96,8 @@ def usage_chart(*, customer, series: UsageSeries, unit: str, version: str, highl
     key = f"portal:chart:{customer.pk}:{series.range_key}:{unit}:{size}:{version}:{highlight or ''}"
     svg = cache.get(key)
     if svg is None:
-        svg = _draw(series, UNITS[unit], highlight, SIZES[size])
+        marks = _incident_marks(customer, series)
+        svg = _draw(series, UNITS[unit], highlight, SIZES[size], marks)
         cache.set(key, svg, CACHE_SECONDS)
     return svg
 
@@ -181,9 +185,18 @@ def dashboard_series(*, customer, today: datetime.date) -> UsageSeries:
     return _monthly_series(customer, today, 13)
 
 
-def _draw(series, unit, highlight, size):
+def _incident_marks(customer, series) -> list[datetime.date]:
+    """The days of the customer's open incidents they are told of (SPEC §3a), marked on a daily chart."""
+    if series.period != "day" or not series.rows:
+        return []
+    return incident_days_for_customer(customer, start=series.rows[0].start, end=series.rows[-1].start)
+
+
+def _draw(series, unit, highlight, size, marks=()):
     if series.period == "day":
-        return charts.daily_usage_chart(series.points, compare=series.compare, unit=unit, size=size)
+        return charts.daily_usage_chart(
+            series.points, compare=series.compare, unit=unit, size=size, mark_date=list(marks) or None
+        )
     return charts.monthly_usage_chart(
         series.points,
         compare=series.compare if series.range_key != "all" else None,

@@ -77,7 +77,7 @@ def usage(request):
         "ranges": selectors.RANGES,
         "series": series,
         "rows": list(reversed(series.rows)),  # the table reads newest first
-        "chart_url": _chart_url(range_key, unit, selectors.chart_version(series, version)),
+        "chart_url": _chart_url(range_key, unit, selectors.chart_version(series, version, customer)),
         "chart_summary": selectors.chart_text(series, unit),
     }
     return render(request, "portal/usage.html", context)
@@ -92,7 +92,7 @@ def chart(request, chart):
     size, unit = request.GET.get("size"), request.GET.get("unit")
     if series is None or size not in selectors.SIZES or unit not in selectors.UNITS:
         raise Http404("No such chart.")
-    version = selectors.chart_version(series, selectors.data_version(customer))
+    version = selectors.chart_version(series, selectors.data_version(customer), customer)
     highlight = series.highlighted if chart == "dashboard" else None
     svg = selectors.usage_chart(
         customer=customer, series=series, unit=unit, version=version, highlight=highlight, size=size

@@ -72,3 +72,34 @@ def test_the_chart_marks_the_days_of_notified_incidents_only(alice_account, bob_
     make_incident(alice_account, untold, notify=False)
     days = incident_days_for_customer(alice_account, start=datetime.date(2026, 7, 1), end=datetime.date(2026, 7, 31))
     assert days == [told]
+
+
+def test_the_portals_daily_chart_marks_the_incident_days_and_redraws_when_one_is_resolved(
+    alice_account, monkeypatch, ops
+):
+    from django.core.cache import cache
+
+    from anomalies.incident_services import incidents_review
+    from anomalies.tests.factories import store_reads
+    from metering import charts
+    from portal import selectors as portal
+
+    cache.clear()
+    today = datetime.date(2026, 8, 1)
+    store_reads(alice_account, today - datetime.timedelta(days=30), [0.4] * 30)
+    leak_day = today - datetime.timedelta(days=5)
+    make_anomaly(alice_account, leak_day)
+    incident = make_incident(alice_account, leak_day, kind="leak")
+    drawn = []
+    real = charts.daily_usage_chart
+    monkeypatch.setattr(charts, "daily_usage_chart", lambda *a, **k: drawn.append(k.get("mark_date")) or real(*a, **k))
+
+    def draw():
+        series = portal.usage_series(customer=alice_account, range_key="30d", today=today)
+        version = portal.chart_version(series, portal.data_version(alice_account), alice_account)
+        portal.usage_chart(customer=alice_account, series=series, unit="ccf", version=version)
+
+    draw()
+    incidents_review(incidents=[incident], reviewer=ops, resolution=Resolution.LEAK_CONFIRMED)
+    draw()
+    assert drawn == [[leak_day], None]

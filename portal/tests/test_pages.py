@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent
 from anomalies.models import Anomaly
+from anomalies.tests.factories import make_incident
 from metering import charts
 
 from .conftest import give_reads
@@ -46,9 +47,10 @@ def test_dashboard_shows_open_anomaly_notices(client_for, alice, alice_reads):
         std_ccf=Decimal("0.1"),
         detected_at=datetime.datetime(2026, 11, 19, tzinfo=datetime.UTC),
     )
+    make_incident(alice_reads, datetime.date(2026, 11, 18), excess="1.5", cost="4.50")  # what detection makes of it
     page = client_for(alice).get("/portal/").content.decode()
     assert "Your meter shows unusual use" in page
-    assert "Unusually high use on 18 November: 2 CCF, about 4× your usual" in page
+    assert "Unusually high use on 18 November: 1.5 CCF more than usual, about $4.50 on your bill" in page
 
 
 def test_a_new_customer_without_reads_or_bills_sees_friendly_placeholders(client_for, alice):

@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from anomalies.models import Anomaly
 from anomalies.selectors import open_notices_for_customer
+from anomalies.tests.factories import make_incident
 from billing.models import Bill
 from billing.services import bill_run_compute
 from metering.models import MeterRead
@@ -67,6 +68,7 @@ def test_notices_are_the_customers_own(client_for, alice, both_read):
         std_ccf=Decimal("0.1"),
         detected_at=datetime.datetime(2026, 11, 19, tzinfo=datetime.UTC),
     )
+    make_incident(bob, datetime.date(2026, 11, 18), excess="3", cost="9.00")
     assert open_notices_for_customer(both_read[0]) == []
     assert len(open_notices_for_customer(bob)) == 1
     assert "unusual use" not in client_for(alice).get("/portal/").content.decode()
