@@ -36,7 +36,8 @@ def payment_imports(request):
         return redirect("billing:payment_import", pk=run.pk)
     runs = PaymentImport.objects.defer("rejects").order_by("-created_at", "-id")
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    retried = set(PaymentImport.objects.filter(retry_of__in=page.object_list).values_list("retry_of_id", flat=True))
+    shown = [run.pk for run in page.object_list]  # ids, not the sliced queryset: MariaDB refuses LIMIT in IN (…)
+    retried = set(PaymentImport.objects.filter(retry_of__in=shown).values_list("retry_of_id", flat=True))
     for run in page.object_list:
         run.stalled = payment_import_stalled(run)
         run.offer_retry = (run.stalled or run.state == PaymentImport.State.FAILED) and bool(run.upload)
