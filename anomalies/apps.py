@@ -9,8 +9,10 @@ class AnomaliesConfig(AppConfig):
             "anomalies.view_anomaly",
             "anomalies.change_anomaly",
             "anomalies.view_detectionrun",
+            "anomalies.view_incident",
+            "anomalies.view_digest",
         ],
-        "Billing": ["anomalies.view_anomaly", "anomalies.view_detectionrun"],
-        "Support": ["anomalies.view_anomaly", "anomalies.view_detectionrun"],
+        "Billing": ["anomalies.view_anomaly", "anomalies.view_detectionrun", "anomalies.view_incident"],
+        "Support": ["anomalies.view_anomaly", "anomalies.view_detectionrun", "anomalies.view_incident"],
     }
-    staff_nav = [("Anomalies", "anomalies:queue", "view_anomalies")]
+    staff_nav = [("Incidents", "anomalies:queue", "view_anomalies")]

@@ -131,20 +131,45 @@ def typical_month_units(frame: pd.DataFrame) -> pd.Series:
     return numerator // (2 * DAYS_PER_MONTH_DEN * count)
 
 
+def typical_month_before(
+    reads: pd.DataFrame, runs: pd.DataFrame, *, days: int = 365, min_reads: int = 30
+) -> np.ndarray:
+    """Each run's typical month in ten-thousandths of a CCF: the customer's mean daily use over the `days`
+    days before the run's start × 30.4375, rounded half up; with fewer than `min_reads` such reads, their
+    mean over all reads (typical_month_units). Later reads never move it, so reruns leave it as it is."""
+    if runs.empty:
+        return np.zeros(0, dtype=np.int64)
+    customer = reads["customer_id"].to_numpy(dtype=np.int64)
+    epoch = pd.DatetimeIndex(reads["read_date"]).as_unit("s").asi8 // 86_400
+    order = np.lexsort((epoch, customer))
+    span = np.int64(1 << 20)
+    key = customer[order] * span + epoch[order]
+    units = np.rint(reads["usage_ccf"].to_numpy(dtype=np.float64)[order] * 10_000).astype(np.int64)
+    cum = np.concatenate([[0], np.cumsum(units)])
+    start = pd.DatetimeIndex(pd.to_datetime(runs["start"])).as_unit("s").asi8 // 86_400
+    run_key = runs["customer_id"].to_numpy(dtype=np.int64) * span + start
+    lo, hi = np.searchsorted(key, run_key - days, side="left"), np.searchsorted(key, run_key, side="left")
+    n, total = hi - lo, cum[hi] - cum[lo]
+    overall = typical_month_units(reads).reindex(runs["customer_id"]).fillna(0).to_numpy(dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before = (2 * total * DAYS_PER_MONTH_NUM + DAYS_PER_MONTH_DEN * n) // np.maximum(2 * DAYS_PER_MONTH_DEN * n, 1)
+    return np.where(n >= min_reads, before, overall).astype(np.int64)
+
+
 def incident_costs(
     runs: pd.DataFrame,
-    typical_units: pd.Series,
+    typical_units: np.ndarray,
     customer_types: pd.Series,
     plan_for: Callable[[str, datetime.date], RatePlan],
 ) -> np.ndarray:
-    """Each run's estimated cost in cents (see the module's rule). typical_units and customer_types are
-    indexed by customer_id; plan_for(customer_type, month's first day) is the rate plan of that period."""
+    """Each run's estimated cost in cents (see the module's rule). typical_units: each run's typical month;
+    customer_types is indexed by customer_id; plan_for(customer_type, month's first day) the period's plan."""
     months = runs.attrs["months"]
     if months.empty:
         return np.zeros(len(runs), dtype=np.int64)
     customer = runs["customer_id"].to_numpy()[months["run"].to_numpy()]
     months = months.assign(
-        typical=typical_units.reindex(customer).fillna(0).to_numpy(dtype=np.int64),
+        typical=np.asarray(typical_units, dtype=np.int64)[months["run"].to_numpy()],
         customer_type=customer_types.reindex(customer).to_numpy(),
         cents=0,
     )

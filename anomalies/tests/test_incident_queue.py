@@ -193,3 +193,16 @@ def test_billing_declines_an_offer(client_for, ops, biller, incidents):
     client_for(biller).post(reverse("anomalies:incident_allowance_decide", args=[leak.pk]), {"decision": "decline"})
     leak.refresh_from_db()
     assert leak.allowance == "declined" and not LedgerEntry.objects.exists()
+
+
+def test_the_admin_lets_operations_resolve_incidents_in_bulk(client_for, ops, incidents):
+    changelist = reverse("admin:anomalies_incident_changelist")
+    client = client_for(ops)
+    assert client.get(changelist).status_code == 200
+    ticked = [incidents["leak"].pk, incidents["spike"].pk]
+    confirm = client.post(changelist, {"action": "resolve_selected", "_selected_action": ticked})
+    assert b"incidents (and their days)" in confirm.content
+    client.post(
+        changelist, {"action": "resolve_selected", "_selected_action": ticked, "resolution": "meter_fault", "note": ""}
+    )
+    assert set(Incident.objects.filter(pk__in=ticked).values_list("resolution", flat=True)) == {"meter_fault"}

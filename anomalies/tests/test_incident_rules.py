@@ -10,6 +10,7 @@ from anomalies.incidents import (
     incident_costs,
     incidents,
     notify_customer,
+    typical_month_before,
     typical_month_units,
     units_to_ccf,
 )
@@ -79,7 +80,7 @@ def test_no_days_no_runs():
 def test_the_cost_is_the_excess_priced_at_the_customers_tier_and_month():
     # Typical month 12 CCF (second tier, $3.00) in July (×1.2): 2 CCF above usual cost 2 × 3.00 × 1.2 = 7.20.
     runs = incidents(frame((1, day(10), "zscore", 2.5, 0.5)))
-    cents = incident_costs(runs, pd.Series({1: 120_000}), pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
+    cents = incident_costs(runs, [120_000], pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
     assert cents_to_money(cents[0]) == Decimal("7.20")
 
 
@@ -88,13 +89,13 @@ def test_the_cost_crosses_tiers_and_months_each_with_its_multiplier():
     jan31, feb1 = datetime.date(2024, 1, 31), datetime.date(2024, 2, 1)
     runs = incidents(frame((1, jan31, "zscore", 2.5, 0.5), (1, feb1, "zscore", 2.5, 0.5)))
     assert len(runs) == 1
-    cents = incident_costs(runs, pd.Series({1: 90_000}), pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
+    cents = incident_costs(runs, [90_000], pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
     assert cents_to_money(cents[0]) == Decimal("9.90")
 
 
 def test_the_cost_of_a_june_spike_at_a_first_tier_customer():
     runs = incidents(frame((1, datetime.date(2024, 6, 3), "rolling", 1.5, 0.5)))
-    cents = incident_costs(runs, pd.Series({1: 30_000}), pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
+    cents = incident_costs(runs, [30_000], pd.Series({1: "residential"}), lambda t, m: STANDARD_PLAN)
     assert cents_to_money(cents[0]) == Decimal("3.00")  # 1 CCF × $2.50 × 1.2
 
 
@@ -109,3 +110,12 @@ def test_customers_are_told_of_leaks_and_of_spikes_of_at_least_1_ccf_or_a_quarte
     assert not notify_customer("spike", 9_999, 30_000)
     assert not notify_customer("spike", 24_999, 100_000)  # below 25% of a 10 CCF month
     assert notify_customer("spike", 25_000, 100_000)
+
+
+def test_an_incidents_typical_month_is_the_year_before_it_else_all_reads():
+    days = pd.date_range("2023-01-01", periods=400, freq="D")
+    reads = pd.DataFrame({"customer_id": 1, "read_date": days, "usage_ccf": [0.2] * 365 + [1.0] * 35})
+    reads = pd.concat([reads, pd.DataFrame({"customer_id": 2, "read_date": days[:10], "usage_ccf": 0.4})])
+    runs = pd.DataFrame({"customer_id": [1, 1, 2], "start": [days[365], days[399], days[5]]})
+    # 365 days of 0.2 → 6.0875 CCF; the last run's year holds 34 days of 1.0: (331·0.2 + 34·1.0)/365 × 30.4375
+    assert typical_month_before(reads, runs).tolist() == [60_875, 83_557, 121_750]
