@@ -270,7 +270,8 @@ def payment_add(request, pk):
     except BillingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Payment of ${payment.amount:,.2f} recorded on {bill.customer.location_id}'s account.")
+        location = bill.customer.location_id
+        messages.success(request, f"Payment of ${payment.amount:,.2f} recorded on {location}'s account.")
     return redirect(back)
 
 
