@@ -3,6 +3,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from .roles import is_staff_member
+from .selectors import holds_accounts
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -31,7 +32,7 @@ def utility_context() -> dict:
 def landing_url(user) -> str:
     if is_staff_member(user):
         return reverse("staff:home")
-    if getattr(user, "customer", None) is not None:
+    if holds_accounts(user):
         return reverse("portal:dashboard")
     if user.is_staff:
         return reverse("admin:index")

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from .adapter import landing_url
 from .roles import is_staff_member, user_can, user_roles
+from .selectors import holds_accounts
 
 
 def roles(request):
@@ -19,7 +20,7 @@ def roles(request):
     staff = is_staff_member(user)
     return {
         "is_staff_member": staff,
-        "is_customer": getattr(user, "customer", None) is not None,
+        "is_customer": holds_accounts(user),
         "staff_nav": staff_nav(user, request.path) if staff else [],
         "user_roles": sorted(user_roles(user)),
         "home_url": landing_url(user),  # where "back home" leads, e.g. from a 403 or 404 page

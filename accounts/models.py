@@ -70,13 +70,15 @@ class Customer(models.Model):
     phone = models.CharField(max_length=40, blank=True, validators=[validate_phone])
     business_name = models.CharField(max_length=200, blank=True)
     facility_name = models.CharField(max_length=200, blank=True)
-    user = models.OneToOneField(
+    # A login may hold several accounts (a landlord, a business with sites: issue 16), so this is a foreign
+    # key, not one-to-one; each account still has at most one login, which its emails and bills fall back to.
+    user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="customer",
-        help_text="The portal login of this customer, if they have one.",
+        related_name="customers",
+        help_text="The portal login of this customer, if they have one. One login may hold several accounts.",
     )
     # The account's own address for bills (SPEC §2b): a customer without a login has one too, and a
     # household may want bills at another address than the one it signs in with.

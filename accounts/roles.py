@@ -7,6 +7,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
+from .selectors import PORTAL_ACCOUNT_KEY, chosen_customer, customers_for_login
+
 
 class Role(models.TextChoices):
     OPERATIONS = "Operations"
@@ -84,16 +86,18 @@ def staff_required(view):
 
 
 def customer_required(view):
-    """Portal pages: a signed-in login linked to a customer account; staff get 403."""
-
+    """Portal pages: a signed-in login holding a customer account; staff get 403. request.customer is the
+    account chosen in the switcher (one of the login's own, so every page is scoped to it by construction);
+    request.customer_accounts all the login holds."""
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        customer = getattr(request.user, "customer", None)
-        if customer is None:
+        accounts = customers_for_login(request.user)
+        if not accounts:
             raise PermissionDenied("The customer portal is for customer accounts.")
-        request.customer = customer
+        request.customer_accounts = request.user._portal_accounts = accounts  # holds_accounts reads it again
+        request.customer = chosen_customer(accounts, request.session.get(PORTAL_ACCOUNT_KEY))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -10,12 +10,33 @@ from django.utils import timezone
 from .models import AuditEvent, Customer
 
 
-def customer_for_user(user) -> Customer:
-    """The signed-in login's own customer account, or 404."""
-    customer = getattr(user, "customer", None) if user.is_authenticated else None
-    if customer is None:
-        raise Http404("No customer account for this login.")
-    return customer
+PORTAL_ACCOUNT_KEY = "portal_account"  # the session key of the account a login chose in the portal
+
+
+def customers_for_login(user) -> list[Customer]:
+    """The customer accounts a login holds (a household one, a landlord several), by location ID. One query."""
+    if not user.is_authenticated:
+        return []
+    return list(Customer.objects.filter(user=user).select_related("user").order_by("location_id"))
+
+
+def holds_accounts(user) -> bool:
+    """Whether the login holds a customer account; free on portal pages (customer_required kept the list)."""
+    known = getattr(user, "_portal_accounts", None)
+    return bool(known) if known is not None else user.customers.exists()
+
+
+def customer_for_login(user, pk) -> Customer:
+    """One of the login's own accounts by id, or 404: any other account's id is refused by construction."""
+    try:
+        return Customer.objects.select_related("user").get(pk=int(pk), user=user, user__isnull=False)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such account.") from None
+
+
+def chosen_customer(accounts: list[Customer], chosen_pk) -> Customer:
+    """The account the login chose (kept in its session), else its first: a stale choice falls back safely."""
+    return next((customer for customer in accounts if customer.pk == chosen_pk), accounts[0])
 
 
 SEARCH_LIMIT = 50

@@ -63,15 +63,16 @@ def bills_for_customer(customer: Customer, *, include_drafts: bool = False, toda
 
 
 def bill_for_customer(user_or_customer, pk) -> Bill:
-    """One issued bill of this customer (a Customer, or a login linked to one), with its lines.
-    Anyone else's bill, a draft, or a login without a customer account: 404."""
-    customer = (
-        user_or_customer if isinstance(user_or_customer, Customer) else getattr(user_or_customer, "customer", None)
-    )
-    if customer is None:
+    """One issued bill of this customer (a Customer, or a login: then of any account it holds), with its
+    lines. Anyone else's bill, a draft, or a login without a customer account: 404."""
+    if isinstance(user_or_customer, Customer):
+        bills = bills_for_customer(user_or_customer)
+    elif getattr(user_or_customer, "is_authenticated", False):  # a login may hold several accounts
+        bills = Bill.objects.filter(customer__user=user_or_customer).with_payment_status(None).issued()
+    else:
         raise Http404("No such bill.")
     try:
-        return bill_detail(bills_for_customer(customer).filter(pk=pk))
+        return bill_detail(bills.filter(pk=pk))
     except (Bill.DoesNotExist, ValueError, TypeError):
         raise Http404("No such bill.") from None
 

@@ -50,7 +50,7 @@ def test_the_admins_customer_csv_keeps_formulas_as_text(client_for, support):
 
 def test_a_stored_location_id_with_a_line_break_and_a_quote_is_escaped_in_the_file_name(client_for, alice):
     # Imports and forms refuse such an ID now; one stored before must still not break (or inject) headers.
-    Customer.objects.filter(pk=alice.customer.pk).update(location_id='1"2\r\nSet-Cookie: x')
+    Customer.objects.filter(pk=alice.customers.get().pk).update(location_id='1"2\r\nSet-Cookie: x')
     response = client_for(alice).get("/portal/usage/reads.csv")
     assert response.status_code == 200
     disposition = response["Content-Disposition"]

@@ -21,7 +21,7 @@ def pay(customer, amount, **fields):
 
 
 def test_the_dashboard_leads_with_the_amount_due_its_date_and_the_last_payment(client_for, alice, bills):
-    pay(alice.customer, "20.00", reference="CARD-1")
+    pay(alice.customers.get(), "20.00", reference="CARD-1")
     html = client_for(alice).get(reverse("portal:dashboard")).content.decode()
     due = html[html.index('id="amount-due"') :]
     assert html.index('id="amount-due"') < html.index("Use so far in")  # it leads the page
@@ -37,7 +37,7 @@ def test_an_overdue_amount_is_called_out(client_for, alice, alice_account, bills
 
 
 def test_a_credit_reads_as_nothing_to_pay(client_for, alice, bills):
-    pay(alice.customer, bills["alice"].total_amount + D("5.00"), confirm_credit=True)
+    pay(alice.customers.get(), bills["alice"].total_amount + D("5.00"), confirm_credit=True)
     html = client_for(alice).get(reverse("portal:dashboard")).content.decode()
     assert "$5.00 credit" in html and "Nothing to pay" in html and 'data-testid="pay-online"' not in html
 
@@ -46,18 +46,18 @@ def test_the_payment_link_carries_the_account_and_the_amount_only_when_set(clien
     client = client_for(alice)
     assert 'data-testid="pay-online"' not in client.get(reverse("portal:dashboard")).content.decode()
     settings.PAYMENT_URL = "https://pay.example.com/hydrospark?account={account}&amount={amount}&x={y}"
-    pay(alice.customer, "20.00")
+    pay(alice.customers.get(), "20.00")
     html = client.get(reverse("portal:dashboard")).content.decode()
     amount = bills["alice"].total_amount - D("20.00")
     assert f'href="https://pay.example.com/hydrospark?account=100000001&amp;amount={amount:.2f}&amp;x={{y}}"' in html
 
 
 def test_the_payments_page_lists_every_entry_of_my_account_and_no_one_elses(client_for, alice, bob, bills, biller):
-    pay(alice.customer, "20.00", reference="CARD-1")
+    pay(alice.customers.get(), "20.00", reference="CARD-1")
     adjustment_record(
-        customer=alice.customer, amount="-3.00", reason="goodwill", note="Late meter reader", actor=biller
+        customer=alice.customers.get(), amount="-3.00", reason="goodwill", note="Late meter reader", actor=biller
     )
-    pay(bob.customer, "7.77", reference="BOB-1")
+    pay(bob.customers.get(), "7.77", reference="BOB-1")
     html = client_for(alice).get(reverse("portal:payments")).content.decode()
     assert bills["alice"].number in html and "CARD-1" in html and "Late meter reader" in html
     assert bills["bob"].number not in html and "BOB-1" not in html and "7.77" not in html
