@@ -7,6 +7,8 @@ the customers, compares the reads with what is stored and writes only what is ne
 (`bulk`). A file that cannot be used, or a crash, leaves the data as it was: run it again.
 """
 
+from __future__ import annotations
+
 import csv
 import datetime
 import itertools
@@ -32,7 +34,7 @@ from .exceptions import MeterImportError
 from .models import ImportRun, ImportSource, ImportStatus, ReadCorrection
 from .parsing import ATTRIBUTE_KEYS, HEADERS, REJECT_COLUMNS, Chunk, check_chunk, file_chunks, frame_chunks
 from .progress import IMPORT_RUN, is_stalled, last_activity, progress_read, progress_write, stale_after
-from .signals import reads_corrected, reads_importing
+from .signals import reads_corrected, reads_imported, reads_importing
 
 logger = logging.getLogger(__name__)
 
@@ -477,6 +479,7 @@ def _save(run: ImportRun, batch: _Batch, progress: Progress) -> None:
     audit_record(
         actor=run.actor, actor_label=run.actor_label, action="meter_import.done", target=run, summary=run.summary()
     )
+    transaction.on_commit(lambda: reads_imported.send_robust(sender=ImportRun, run=run))
 
 
 def _save_customers(run: ImportRun, batch: _Batch) -> tuple[np.ndarray, set[int], int]:

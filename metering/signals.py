@@ -10,9 +10,13 @@ reads_importing: sent inside an import's transaction before it writes anything, 
 commits, so a bill run of such a month never interleaves with it unnoticed: it either ran before (and the
 import reports its issued bills among the corrections) or runs after (and prices the imported reads).
 A receiver that cannot have a lock raises, and the import fails with nothing changed.
+
+reads_imported: sent after an import's transaction committed, with `run`; receivers react to new reads (the
+portal checks the alerts customers chose). Sent robustly: a receiver's failure never fails the import.
 """
 
 from django.dispatch import Signal
 
 reads_corrected = Signal()
 reads_importing = Signal()
+reads_imported = Signal()

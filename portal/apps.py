@@ -5,3 +5,15 @@ class PortalConfig(AppConfig):
     name = "portal"
     role_permissions = {}
     staff_nav = []
+
+    def ready(self):
+        from metering.signals import reads_imported
+
+        reads_imported.connect(_check_alerts_after_import, dispatch_uid="portal.check_alerts_after_import")
+
+
+def _check_alerts_after_import(sender, run, **kwargs):
+    """New reads may cross a budget step or show use while away: the alerts are checked at once, not next day."""
+    from .tasks import check_alerts_task
+
+    check_alerts_task.enqueue()

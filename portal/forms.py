@@ -79,3 +79,33 @@ class PreferencesForm(forms.Form):
         required=False,
         help_text="When your meter shows much more use than usual: often the first sign of a leak.",
     )
+
+
+class AlertsForm(forms.Form):
+    """The alerts a customer chooses (issue 16); saved through portal.services.alert_settings_save."""
+
+    MAX_AWAY_DAYS = 366
+
+    budget = forms.DecimalField(
+        label="Monthly budget ($)",
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        decimal_places=2,
+        help_text="We tell you when your anticipated bill reaches 75%, 90% and 100% of it. Leave empty for none.",
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    away_from = forms.DateField(label="Away from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    away_until = forms.DateField(label="Away until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    email = forms.BooleanField(label="Email me these alerts too", required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("away_from"), data.get("away_until")
+        if (start is None) != (end is None) and not self.errors:
+            self.add_error("away_until" if start else "away_from", "Enter both dates you are away, or neither.")
+        elif start and end and end < start:
+            self.add_error("away_until", "The day you are back comes after the day you leave.")
+        elif start and end and (end - start).days >= self.MAX_AWAY_DAYS:
+            self.add_error("away_until", "A vacation is at most a year: set a shorter one.")
+        return data

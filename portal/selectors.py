@@ -3,11 +3,12 @@ charts and tables, the charts themselves (drawn once per data version, then cach
 bill. Everything is read through other apps' selectors; nothing here writes."""
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Round
 
 from anomalies.selectors import incident_days_for_customer, incidents_version
@@ -16,6 +17,8 @@ from hydrospark import periods
 from metering import charts
 from metering.models import MeterRead
 from metering.selectors import daily_usage, monthly_usage
+
+from .models import AlertEvent, AlertKind, ComparisonGroup
 
 GALLONS_PER_CCF = charts.GALLONS_PER_CCF
 RANGES = {"30d": "Last 30 days", "12m": "Last 12 months", "all": "All time"}
@@ -223,3 +226,75 @@ def _day_label(day: datetime.date) -> str:
 def _year_before(day: datetime.date) -> datetime.date | None:
     """The same day a year earlier, for comparison; 29 February has none."""
     return None if (day.month, day.day) == (2, 29) else periods.year_before(day)
+
+
+# --- alerts and comparison (issue 16) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The account's use in a month beside similar homes' median and efficient mark (20th percentile)."""
+
+    period: datetime.date
+    basis: str  # "in ZIP code 75201" or "on billing cycle 3"
+    accounts: int
+    own_ccf: Decimal
+    median_ccf: Decimal
+    efficient_ccf: Decimal
+
+    @property
+    def standing(self) -> str:
+        if self.own_ccf <= self.efficient_ccf:
+            return "efficient"
+        return "good" if self.own_ccf <= self.median_ccf else "above"
+
+
+def alerts_for_dashboard(customer, today: datetime.date) -> list:
+    """The account's alerts still worth showing: this month's highest budget step and the vacations of the last
+    month with use. One query."""
+    events = AlertEvent.objects.filter(customer=customer, created_at__date__gte=today - datetime.timedelta(days=31))
+    shown, budget_seen = [], False
+    for event in events.order_by("kind", "-period", "-threshold"):
+        if event.kind == AlertKind.BUDGET:
+            if event.period == today.replace(day=1) and not budget_seen:
+                shown.append(event)
+            budget_seen = True
+        else:
+            shown.append(event)
+    return shown
+
+
+def comparison_month(today: datetime.date) -> datetime.date:
+    """The month compared: the last complete one (every similar home's month has all its reads by now)."""
+    return periods.add_months(today.replace(day=1), -1)
+
+
+def comparison_for(customer, series: UsageSeries, today: datetime.date) -> Comparison | None:
+    """How the account's last complete month compares with similar homes: the same customer type in its ZIP
+    code, else on its billing cycle; None without a stored group (fewer than 20 similar accounts) or without
+    the account's own use that month. One query: the groups are precomputed (refresh_comparisons)."""
+    month = comparison_month(today)
+    own = next((row.usage_ccf for row in series.rows if row.start == month), None)
+    if own is None:
+        return None
+    zip_, cycle = zip_code(customer.mailing_address), str(customer.cycle_number)
+    groups = {
+        group.basis: group
+        for group in ComparisonGroup.objects.filter(period=month, customer_type=customer.customer_type).filter(
+            Q(basis=ComparisonGroup.Basis.ZIP, key=zip_ or "-") | Q(basis=ComparisonGroup.Basis.CYCLE, key=cycle)
+        )
+    }
+    group = groups.get(ComparisonGroup.Basis.ZIP) or groups.get(ComparisonGroup.Basis.CYCLE)
+    if group is None:
+        return None
+    basis = f"in ZIP code {group.key}" if group.basis == ComparisonGroup.Basis.ZIP else f"on billing cycle {group.key}"
+    return Comparison(month, basis, group.accounts, own, group.median_ccf, group.efficient_ccf)
+
+
+_ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\s*$")
+
+
+def zip_code(address: str) -> str:
+    """The ZIP code that ends a mailing address ('… TX 75201' or '75201-1234'), or ''."""
+    found = _ZIP.search(address or "")
+    return found.group(1) if found else ""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, views
+from . import account_views, alert_views, views
 
 app_name = "portal"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill_pdf"),
     path("payments/", account_views.payments, name="payments"),
     path("profile/", views.profile, name="profile"),
+    path("alerts/", alert_views.alerts, name="alerts"),
+    path("accounts/<int:customer>/switch/", alert_views.account_switch, name="account_switch"),
 ]

@@ -52,6 +52,8 @@ def dashboard(request):
         "last_bill": bills_for_customer(customer).first(),
         **_account(customer, today),
         "notices": open_notices_for_customer(customer),
+        "alerts": selectors.alerts_for_dashboard(customer, today),
+        "comparison": selectors.comparison_for(customer, series, today),
         "series": series,
         "chart_url": _chart_url("dashboard", unit, selectors.chart_version(series, version)),
         "chart_summary": selectors.chart_text(series, unit),

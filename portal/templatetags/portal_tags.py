@@ -4,6 +4,7 @@ from django import template
 from django.http import QueryDict
 
 from hydrospark.units import usage_text
+from portal.alert_rules import alert_text
 
 register = template.Library()
 
@@ -48,3 +49,9 @@ def query(context, **changes):
     for key, value in changes.items():
         params[key] = value
     return "?" + params.urlencode()
+
+
+@register.filter
+def alert_in(event, unit="ccf"):
+    """A chosen alert (budget or vacation) as its sentence, use in the chosen unit."""
+    return alert_text(event, unit)
