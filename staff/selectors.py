@@ -141,19 +141,22 @@ RECENT_RUNS = 5
 
 
 def operations_summary() -> dict:
-    """The Operations home: the newest stored read, the last imports and detection runs, open anomalies."""
+    """The Operations home: the newest stored read, the last imports and detection runs, open incidents and days."""
     from anomalies.models import Method
-    from anomalies.selectors import open_anomaly_count, open_counts_by_method, recent_runs
+    from anomalies.selectors import open_anomaly_count, open_counts_by_method, open_incident_counts, recent_runs
     from metering.models import ImportRun
     from metering.progress import mark_stalled, stale_after
 
     by_method = open_counts_by_method()
+    incidents = open_incident_counts()
 
     return {
         "last_read_date": MeterRead.objects.aggregate(v=Max("read_date"))["v"],
         "import_runs": mark_stalled(ImportRun.objects.order_by("-created_at", "-id")[:RECENT_RUNS]),
         "stale_minutes": int(stale_after().total_seconds() // 60),
         "detection_runs": recent_runs(limit=RECENT_RUNS),
+        "open_incidents": incidents.get("leak", 0) + incidents.get("spike", 0),
+        "open_leaks": incidents.get("leak", 0),
         "open_anomalies": open_anomaly_count(),
         "open_by_method": [(label, by_method[value]) for value, label in Method.choices if by_method.get(value)],
     }

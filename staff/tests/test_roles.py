@@ -71,7 +71,7 @@ def test_the_support_home_starts_with_customer_search(client_for, support):
 
 def test_the_operations_home_shows_runs_and_open_anomalies_not_billing(client_for, ops):
     html = client_for(ops).get("/staff/").content.decode()
-    assert "Open anomalies" in html and "Detection runs" in html
+    assert "Open incidents" in html and "open anomaly days" in html and "Detection runs" in html
     assert "Receivables aging" not in html and 'id="find-customer"' not in html
 
 
@@ -91,7 +91,7 @@ def test_the_operations_home_lists_the_last_imports_and_detection_runs(client_fo
     from django.utils import timezone
 
     from anomalies.models import DetectionRun, Method
-    from anomalies.tests.factories import make_anomaly
+    from anomalies.tests.factories import make_anomaly, make_incident
     from metering.models import ImportRun, ImportSource, ImportStatus
 
     ImportRun.objects.create(
@@ -105,6 +105,7 @@ def test_the_operations_home_lists_the_last_imports_and_detection_runs(client_fo
     )
     DetectionRun.objects.create(method=Method.ROLLING, state="finished", started_at=timezone.now(), found=7, created=3)
     make_anomaly(alice_account, datetime.date(2026, 7, 4))
+    make_incident(alice_account, datetime.date(2026, 7, 4))
     html = client_for(ops).get("/staff/").content.decode()
     assert "&lt;b&gt;daily&lt;/b&gt;.csv" in html and "1,190" in html and "command import_usage" in html
     assert "Rolling 90 days" in html
