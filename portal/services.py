@@ -93,7 +93,8 @@ def _vacation_events(today: datetime.date) -> list[AlertEvent]:
     away = "customer__alert_setting__"
     rows = (
         MeterRead.objects.filter(
-            **{f"{away}away_from__lte": F("read_date"), f"{away}away_until__gte": F("read_date")},
+            read_date__gte=F(f"{away}away_from"),
+            read_date__lte=F(f"{away}away_until"),
             **{f"{away}away_from__lt": today, f"{away}away_until__gte": late},
             usage_ccf__gt=VACATION_THRESHOLD_CCF,
         )
@@ -101,12 +102,18 @@ def _vacation_events(today: datetime.date) -> list[AlertEvent]:
         .annotate(first=Min("read_date"), units=Sum(Round(F("usage_ccf") * 10_000)))
         .order_by()
     )
+    known = set(
+        AlertEvent.objects.filter(kind=AlertKind.VACATION, customer__alert_setting__away_until__gte=late).values_list(
+            "customer_id", "period"
+        )
+    )
     return [
         AlertEvent(
             customer_id=row["customer_id"], kind=AlertKind.VACATION, period=row[f"{away}away_from"], threshold=0,
             day=row["first"], usage_ccf=(Decimal(int(row["units"])) / 10_000).quantize(FOUR_PLACES),
         )
         for row in rows
+        if (row["customer_id"], row[f"{away}away_from"]) not in known
     ]
 
 
@@ -186,6 +193,7 @@ def _month_totals(period: datetime.date) -> list[tuple[str, str, str, Decimal]]:
             str(row["customer__cycle_number"]), Decimal(int(row["units"])) / 10_000,
         )
         for row in rows
+        if (row["customer_id"], row[f"{away}away_from"]) not in known
     ]
 
 
