@@ -16,6 +16,8 @@ typical month alone (so the excess pays the tier it falls in). An incident acros
 month's share with that month's plan and multiplier.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal

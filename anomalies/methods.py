@@ -12,6 +12,8 @@ few rows where the two sides agree to 1e-9 (ties such as usage exactly μ + 2σ)
 exact integer arithmetic. So a tie is never flagged and the outcome never depends on rounding.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from fractions import Fraction
 

@@ -1,5 +1,7 @@
 """Writes for anomalies: detection runs (bulk upsert of findings), reviews, and the Operations digest."""
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable, Iterable
 

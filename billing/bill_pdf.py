@@ -23,20 +23,22 @@ Nothing else is printed where either window can show the page (USPS: only the ad
 Fold marks sit at the thirds (3 2/3 and 7 1/3 in); the bottom third is the remittance stub.
 """
 
+from __future__ import annotations
+
 import datetime
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
-from fpdf import FPDF
 
 # fpdf2 subsets the font with fontTools, which logs a dozen INFO lines per PDF.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu ships with matplotlib: no extra download
 IN = 25.4  # mm per inch: fpdf works in mm, envelope specs are in inches
 PT = 25.4 / 72  # mm per point
 PAGE_W, PAGE_H = 8.5 * IN, 11 * IN
@@ -210,15 +212,32 @@ def ccf(usage: Decimal) -> str:
 # --- the document ----------------------------------------------------------------------------------------
 
 
-class BillPDF(FPDF):
-    """One PDF of one or many bills (fonts loaded once). Pages are added by draw_bill only."""
+def __getattr__(name: str):
+    # `BillPDF` is made on first use: fpdf (with fontTools and Pillow, most of a second) loads when a bill is
+    # drawn, not in every process that imports the bill documents (hydrospark/lazy_imports.py).
+    if name == "BillPDF":
+        return _bill_pdf_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _bill_pdf_class() -> type:
+    from fpdf import FPDF
+
+    return type("BillPDF", (_BillPDF, FPDF), {"__module__": __name__, "__doc__": _BillPDF.__doc__})
+
+
+class _BillPDF:
+    """One PDF of one or many bills (fonts loaded once). Pages are added by draw_bill only.
+    The methods of `BillPDF`, which adds fpdf's FPDF beneath them."""
 
     def __init__(self, *, title: str = "HydroSpark water bill"):
         super().__init__(orientation="portrait", unit="mm", format="Letter")
         self.set_auto_page_break(False)  # the layout decides every page break itself
         self.set_margins(LEFT, TOP, PAGE_W - RIGHT)
-        self.add_font("DejaVu", "", FONT_DIR / "DejaVuSans.ttf")
-        self.add_font("DejaVu", "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+        fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu ships with matplotlib: no extra download
+        self.add_font("DejaVu", "", fonts / "DejaVuSans.ttf")
+        self.add_font("DejaVu", "B", fonts / "DejaVuSans-Bold.ttf")
         self.set_title(title)
         self.set_author("HydroSpark Water")
         self.set_creation_date(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))  # same bills, same bytes
@@ -309,6 +328,12 @@ class BillPDF(FPDF):
                 return
             size -= 0.5
         self.style(smallest, colour, bold)
+
+
+if TYPE_CHECKING:  # for the annotations: at run time the class is made on first use (__getattr__ above)
+    from fpdf import FPDF
+
+    class BillPDF(_BillPDF, FPDF): ...
 
 
 @dataclass

@@ -22,12 +22,12 @@ from django.utils import timezone
 from metering.charts import chart_summary, inline_svg, monthly_usage_chart
 from metering.selectors import usage_totals
 
+from . import bill_pdf
 from .account import BillStatement, bill_statement
 from .bill_pdf import (
     WORDS,
     AccountLine,
     BillDocument,
-    BillPDF,
     ChargeLine,
     Utility,
     account_rows,
@@ -221,7 +221,7 @@ def chart_bytes(bill: Bill, history, fmt: str, *, size: str = "wide") -> bytes:
 def render_bill_pdf(bill: Bill) -> bytes:
     """The bill as a PDF (`bill` from selectors.bill_detail): the same pages the mail house prints."""
     doc = bill_document(bill, statement=_statement(bill), history=usage_history(bill))
-    pdf = BillPDF(title=f"{doc.utility.name} water bill {bill.number or 'draft'}")
+    pdf = bill_pdf.BillPDF(title=f"{doc.utility.name} water bill {bill.number or 'draft'}")  # loads fpdf
     draw_bill(pdf, doc)
     return bytes(pdf.output())
 
@@ -249,7 +249,7 @@ def bills_print_file(
     bills = list(bills)
     statements = bill_statements(bills) if statements is None else statements
     histories = usage_histories(bills) if histories is None else histories
-    pdf = BillPDF(title=f"{settings.UTILITY_NAME} bills")
+    pdf = bill_pdf.BillPDF(title=f"{settings.UTILITY_NAME} bills")
     manifest = []
     for bill in bills:
         statement = statements.get(bill.pk) if bill.issue_date else None

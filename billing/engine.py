@@ -5,6 +5,8 @@ in integer arithmetic with numpy (billing.pricing.price_cents), and bulk writes 
 Callers hold the period lock (services) — this module never commits or locks by itself.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field

@@ -13,6 +13,8 @@ takes each customer's k-th candidate bill (in grace-end order), so a fee charged
 counts in a later bill's settlement exactly as it would had the command run every day.
 """
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal

@@ -8,6 +8,8 @@ reference) already recorded is left as it is, so the same file twice records eac
 Imported payments above the balance become credits (SPEC §2).
 """
 
+from __future__ import annotations
+
 import datetime
 import re
 from dataclasses import dataclass, field

@@ -17,6 +17,8 @@ multiplier is 1 and a rate has sub-cent precision, a "Rounding" line does that j
 against `price` to the cent by the tests.
 """
 
+from __future__ import annotations
+
 import calendar
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal

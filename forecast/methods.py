@@ -24,6 +24,8 @@ Everything works on a matrix `values[customer, day]` (NaN = no read) that ends o
 reads after it are simply not in the matrix, so the forecast cannot look ahead by construction.
 """
 
+from __future__ import annotations
+
 import datetime
 import warnings
 from dataclasses import dataclass

@@ -9,6 +9,8 @@ Both take (matrix, period, as_of) and return predicted usage per customer: the r
 period plus the forecast of the days left, as forecast_usage does.
 """
 
+from __future__ import annotations
+
 import datetime
 import warnings
 

@@ -5,6 +5,8 @@ and go to the database in batches: `executemany` on SQLite and MariaDB (mysqlcli
 INSERTs), COPY on PostgreSQL. Nothing here builds ORM objects.
 """
 
+from __future__ import annotations
+
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

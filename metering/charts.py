@@ -16,10 +16,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+# matplotlib's submodules are imported where a chart is drawn: importing them here would load matplotlib
+# (0.4 s) in every process that imports a view, drawing or not (hydrospark/lazy_imports.py).
 import matplotlib
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 GALLONS_PER_CCF = 748
 BLUE = "#0b5cab"
@@ -137,6 +136,8 @@ def daily_usage_chart(
     if marked:
         xs, ys = zip(*marked, strict=True)
         ax.scatter(xs, ys, s=40, color=ALERT, edgecolors="white", linewidths=0.8, zorder=5, label="Marked day")
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+
     locator = AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
@@ -185,12 +186,16 @@ def inline_svg(svg: bytes, *, title: str = "", label_id: str = "", id_prefix: st
 def _figure(size):
     # Fixed margins (set in _finish) rather than layout="constrained": the constrained solver measures
     # every text several times and makes a chart about three times slower to draw.
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size)
     ax = fig.add_subplot()
     return fig, ax
 
 
 def _finish(ax, unit):
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.grid(axis="y", color="#e3e9f0", linewidth=0.8, zorder=0)

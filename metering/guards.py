@@ -11,6 +11,8 @@ A hostile or broken file must end in a clear refusal, never in gigabytes of memo
   that refers to them (the "shared-string bomb": one 16 KB string referenced by a million cells).
 """
 
+from __future__ import annotations
+
 import codecs
 import re
 import zipfile

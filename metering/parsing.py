@@ -6,6 +6,8 @@ rows with their reasons. Low-cardinality columns (names, types, dates...) are ch
 distinct value (`pd.factorize`), which keeps a 2-million-row file to a few seconds.
 """
 
+from __future__ import annotations
+
 import csv
 import datetime
 import io
@@ -55,7 +57,6 @@ UNITS_PER_CCF = 10_000  # usage is kept as whole ten-thousandths of a CCF: exact
 MAX_UNITS = 10**12  # DecimalField(max_digits=12, decimal_places=4) holds below 10^8 CCF
 CSV_CHUNK_ROWS = 100_000
 XLSX_CHUNK_ROWS = 50_000
-EPOCH = np.datetime64("1970-01-01", "D")
 # Parsed by pandas as integers when they are (fast); a chunk with any other text keeps them as text.
 NUMERIC_KEYS = {"year", "month", "day", "cycle_number"}
 
@@ -143,7 +144,7 @@ def csv_chunks(path: Path, *, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[Chun
             )
 
 
-def _csv_header(records: "guards.CsvRecords", handle) -> list[str]:
+def _csv_header(records: guards.CsvRecords, handle) -> list[str]:
     text = records.header_text(handle)
     header = next(csv.reader([text]), None)
     if not header or not any(h.strip() for h in header):
@@ -196,7 +197,7 @@ def _is_calamine_error(exc: BaseException) -> bool:
     return isinstance(exc, CalamineError) or type(exc).__name__ == "PanicException"
 
 
-def _xlsx_chunks(path: Path, chunk_rows: int, facts: "guards.WorkbookFacts") -> Iterator[Chunk]:
+def _xlsx_chunks(path: Path, chunk_rows: int, facts: guards.WorkbookFacts) -> Iterator[Chunk]:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -243,7 +244,7 @@ def _empty_first_sheet(workbook) -> str:
     return "The first sheet is empty: its first row must be the header row."
 
 
-def _blank_stale_formulas(frame, lines, columns, first_column: int, facts: "guards.WorkbookFacts") -> None:
+def _blank_stale_formulas(frame, lines, columns, first_column: int, facts: guards.WorkbookFacts) -> None:
     """Formula cells whose value was never calculated (the writer asked Excel to calculate on opening)
     are no value at all: a usage there is missing, never the writer's placeholder 0."""
     if not len(facts.stale_formulas):
@@ -344,7 +345,7 @@ def check_chunk(chunk: Chunk, *, today: datetime.date) -> CheckedChunk:
     day = _days(values, codes)
     dated = ~(empty["year"][codes["year"]] | empty["month"][codes["month"]] | empty["day"][codes["day"]])
     problems.add(dated & (day == _NO_DAY), "the date does not exist")
-    today_day = (np.datetime64(today, "D") - EPOCH).astype(np.int64)
+    today_day = np.datetime64(today, "D").astype(np.int64)  # days since 1970-01-01, as `day` is
     problems.add((day != _NO_DAY) & (day > today_day), f"the date is after today ({today.isoformat()})")
     units, not_number, negative, too_large = usage_units(values["usage"])
     problems.add((~empty["usage"] & not_number)[codes["usage"]], "usage is not a number")
@@ -411,7 +412,7 @@ def _whole_numbers(texts: np.ndarray) -> np.ndarray:
     return np.where(whole, numbers, -1).astype(np.int64)
 
 
-_NO_DAY = np.iinfo(np.int64).min
+_NO_DAY = -(2**63)  # the smallest int64 (a literal: numpy is not loaded when this module is imported)
 
 
 def _days(values: dict, codes: dict) -> np.ndarray:
@@ -423,7 +424,7 @@ def _days(values: dict, codes: dict) -> np.ndarray:
     months = np.where(plausible, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
     dates = months.astype("datetime64[D]") + np.where(plausible, day - 1, 0)
     valid = plausible & (dates.astype("datetime64[M]") == months)  # 31 April rolls into May: not a date
-    return np.where(valid, (dates - EPOCH).astype(np.int64), _NO_DAY)
+    return np.where(valid, dates.astype(np.int64), _NO_DAY)  # datetime64[D] counts days from 1970-01-01
 
 
 def usage_units(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ Usage is summed in integer ten-thousandths of a CCF so that totals are exact on 
 SQLite included (it stores decimals as REAL).
 """
 
+from __future__ import annotations
+
 import datetime
 import itertools
 from decimal import Decimal

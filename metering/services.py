@@ -253,7 +253,7 @@ def import_run_retry(*, run: ImportRun, actor) -> ImportRun:
 
 
 def _finish_refused(
-    run: ImportRun, exc: MeterImportError, *, batch: "_Batch | None" = None, rejects_path: Path | None = None
+    run: ImportRun, exc: MeterImportError, *, batch: _Batch | None = None, rejects_path: Path | None = None
 ) -> ImportRun:
     run.status = ImportStatus.REFUSED
     run.error = str(exc)
@@ -289,7 +289,7 @@ def _failure(exc: Exception) -> str:
     return f"Unexpected error ({type(exc).__name__}: {exc}); run the import again."
 
 
-def _keep_rejects(run: ImportRun, batch: "_Batch", path: Path) -> None:
+def _keep_rejects(run: ImportRun, batch: _Batch, path: Path) -> None:
     """The rejected rows (line, reason and the row's values) as a CSV kept with the run."""
     if batch.rejected and path.exists():
         safe = path.with_name("rejects-safe.csv")

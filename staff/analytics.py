@@ -12,6 +12,8 @@ are being brought up to date. `manage.py refresh_analytics` computes them in the
 bulk loads).
 """
 
+from __future__ import annotations
+
 import datetime
 from dataclasses import dataclass, field, replace
 from decimal import Decimal

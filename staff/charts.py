@@ -8,9 +8,6 @@ can show them as images without any escaping question.
 import datetime
 from collections.abc import Sequence
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-
 from metering.charts import AQUA, BLUE, DEEP, GREY, INK, _render
 
 TYPE_COLOURS = {"Residential": AQUA, "Commercial": BLUE, "Municipal": DEEP}
@@ -67,11 +64,15 @@ def aging_chart(buckets: Sequence[tuple[str, Number]]) -> bytes:
 
 
 def _axes(size=(10, 3.4)):
+    from matplotlib.figure import Figure  # here, not at the top: loading matplotlib waits for a chart
+
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
 
 
 def _finish(ax, unit: str, *, legend: bool):
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.grid(axis="y", color="#e3e9f0", linewidth=0.8, zorder=0)
