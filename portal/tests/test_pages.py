@@ -64,12 +64,13 @@ def chart_url(client, page="/portal/", size="wide"):
     return response.context["chart_url"] + f"&size={size}"
 
 
-def test_charts_are_svg_images_the_browser_may_keep(client_for, alice, alice_reads):
+def test_charts_are_svg_images_no_browser_keeps(client_for, alice, alice_reads):
     client = client_for(alice)
     response = client.get(chart_url(client))
     assert response["Content-Type"] == "image/svg+xml"
     assert response.content.startswith(b"<?xml") and b"<svg" in response.content
-    assert "immutable" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    # A customer's chart is their data: never stored, not even by their own browser (issue 10.18).
+    assert response["Cache-Control"] == "private, no-store"
     assert client.get(chart_url(client, size="narrow")).status_code == 200
 
 
