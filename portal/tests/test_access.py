@@ -121,3 +121,24 @@ def test_staff_are_refused_the_portal(client_for, support):
 def test_signed_out_visitors_are_sent_to_sign_in(client_for, db):
     response = client_for(None).get("/portal/bills/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_login_holding_several_accounts_still_gets_404_for_another_customers(client_for, alice, bobs_ids):
+    """A landlord's second account chosen in the switcher: every portal URL with bob's ids is still a 404."""
+    from conftest import make_customer
+
+    second = make_customer("100000009", "Alice Archer", mailing_address="7 Oak Ave, Dallas, TX 75202")
+    second.user = alice
+    second.save()
+    client = client_for(alice)
+    assert client.post(f"/portal/accounts/{second.pk}/switch/").status_code == 302
+    checked = 0
+    for route, name in all_routes():
+        if route.startswith("portal/") and "<" in route:
+            url = fill(route, bobs_ids)
+            response = _request(client, url)
+            assert response.status_code == 404, f"{url} ({name}) answered {response.status_code}"
+            assert b"Bob Brown" not in response.content
+            checked += 1
+    assert "100000009" in client.get("/portal/").content.decode()  # the chosen account stayed chosen
+    assert checked >= 4  # the bill, its PDF, a chart and the switch itself
