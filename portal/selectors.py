@@ -14,6 +14,7 @@ from django.db.models.functions import Round
 from anomalies.selectors import incident_days_for_customer, incidents_version
 from forecast.selectors import anticipated_bill
 from hydrospark import periods
+from hydrospark.units import usage_text
 from metering import charts
 from metering.models import MeterRead
 from metering.selectors import daily_usage, monthly_usage
@@ -115,7 +116,19 @@ def chart_series(*, customer, chart: str, today: datetime.date) -> UsageSeries |
 
 
 def chart_text(series: UsageSeries, unit: str) -> str:
-    return charts.chart_summary(series.points, unit=UNITS[unit], period=series.period)
+    """The sentence under a chart, in the chosen unit with the one rounding of hydrospark.units, so its total,
+    average and peak read exactly as the table's figures do (the chart's float arithmetic rounded 2.345 down)."""
+    if not series.rows:
+        return "No reads in this range."
+    usages = [row.usage_ccf for row in series.rows]
+    peak = max(series.rows, key=lambda row: row.usage_ccf)
+    when = "%b %Y" if series.period == "month" else "%b %-d, %Y"
+    average = sum(usages, Decimal("0")) / len(usages)
+    return (
+        f"{len(usages)} {series.period}s from {series.rows[0].start:{when}} to {series.rows[-1].start:{when}}: "
+        f"total {usage_text(series.total_ccf, unit)}, average {usage_text(average, unit)} per {series.period}, "
+        f"highest {usage_text(peak.usage_ccf, unit)} {'in' if series.period == 'month' else 'on'} {peak.start:{when}}."
+    )
 
 
 def cached_anticipated_bill(*, customer, today: datetime.date, version: str):
