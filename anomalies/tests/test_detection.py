@@ -1,9 +1,9 @@
 """detect_anomalies and export_anomalies against the database (SPEC §3, §7)."""
 
 import csv
-import re
 import datetime
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
