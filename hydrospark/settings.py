@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "crispy_forms",
     "crispy_bootstrap5",
+    "hydrospark",  # before django_tasks_db: its db_worker (with the heartbeat /healthz reads) is the one run
     "django_tasks_db",
-    "hydrospark",
     "accounts",
     "staff",  # first of the staff pages in the navigation: customers, analytics, audit
     "metering",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "hydrospark.health.HealthCheckMiddleware",  # first: /healthz answers a load balancer by IP over HTTP
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -247,6 +248,9 @@ PAYMENT_UPLOAD_MAX_MB = env.int("PAYMENT_UPLOAD_MAX_MB", default=20)  # a bank f
 # process: fail_stalled_runs fails it so it can be retried. Imports may have their own limit.
 RUN_STALE_MINUTES = env.int("RUN_STALE_MINUTES", default=15)
 METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=RUN_STALE_MINUTES)
+# Each db_worker records a heartbeat this often; /healthz answers 503 when none beat for HEALTH_WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
+HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=120)
 # How long a bill run, issue, rebill or meter import waits for another one holding the same month before it is
 # refused with "another run holds this period" (exit 2, nothing changed).
 BILLING_PERIOD_LOCK_WAIT_SECONDS = env.int("BILLING_PERIOD_LOCK_WAIT_SECONDS", default=300)
@@ -275,10 +279,19 @@ PAYMENT_BANK_TRANSFER = env.str(
     default="ACH or wire to HydroSpark Water, routing number 111000025, account 000123456789.",
 )
 
+# LOG_FORMAT=json: one JSON object per line (hydrospark/log_json.py) for a log collector; text for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+_LOG_FORMATTERS = {
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    "json": {"()": "hydrospark.log_json.JsonFormatter"},
+}
+if LOG_FORMAT not in _LOG_FORMATTERS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(_LOG_FORMATTERS)}, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {LOG_FORMAT: _LOG_FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
