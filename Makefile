@@ -13,7 +13,11 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3.14 python3; do \
 STAMP := $(VENV)/.installed
 DEV_ENV := DEBUG=1
 
-.PHONY: run test bench lint worker setup browsers clean-db help
+# axe-core, the accessibility audit the browser tests inject into chromium (README: Accessibility), from npm.
+AXE_VERSION := 4.14.1
+AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run test bench lint worker setup browsers axe clean-db help
 
 help:
 	@echo "make run    - set up .venv, migrate, load demo data, serve http://127.0.0.1:$(PORT) with the task worker"
@@ -55,13 +59,20 @@ run: $(STAMP)
 worker: $(STAMP)
 	$(DEV_ENV) $(PY) manage.py db_worker
 
-test: $(STAMP)
+test: $(STAMP) axe
 	@echo ">> running the test suite against $${DATABASE_URL:-SQLite (in memory)}"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 browsers:
 	@command -v chromium >/dev/null 2>&1 || { echo ">> installing Debian's chromium for browser tests"; \
 	  (apt-get update -q && apt-get install -y -q chromium) >/dev/null || echo "!! could not install chromium: browser tests will be skipped"; }
+
+axe:
+	@if [ -f $(AXE_JS) ] && grep -q '"version": "$(AXE_VERSION)"' .cache/axe/node_modules/axe-core/package.json; then :; \
+	elif command -v npm >/dev/null 2>&1; then echo ">> installing axe-core $(AXE_VERSION) into .cache/axe"; \
+	  npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) \
+	  || echo "!! npm could not install axe-core: the accessibility tests will be skipped"; \
+	else echo "!! npm not found: the accessibility (axe) tests will be skipped (install Node.js and npm)"; fi
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -31,6 +31,38 @@ browser_test = [
 ]
 
 
+# axe-core (npm), installed by `make axe` into a folder git ignores: the browser tests' accessibility audit.
+AXE_JS = Path(__file__).parent / ".cache/axe/node_modules/axe-core/axe.min.js"
+# WCAG 2.1 A and AA, and axe's best practices (landmarks, one h1, heading order) that screen readers lean on.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe(page) -> the page's axe violations, as dicts {id, impact, help, targets}.
+
+    Playwright's evaluate runs outside the page's Content-Security-Policy, so axe needs no nonce and
+    the page under test is exactly the one customers get."""
+    if not AXE_JS.exists():
+        pytest.skip("axe-core is not installed: `make axe` (needs npm) puts it in .cache/axe")
+    source = AXE_JS.read_text()
+
+    def run(page) -> list[dict]:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(source)
+        return page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+                return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                    targets: v.nodes.map(n => n.target.join(" ")),
+                                                    why: v.nodes.map(n => n.failureSummary)}));
+            }""",
+            AXE_TAGS,
+        )
+
+    return run
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A headless chromium for a module's browser tests."""
