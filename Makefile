@@ -17,13 +17,14 @@ DEV_ENV := DEBUG=1
 AXE_VERSION := 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test bench lint worker setup browsers axe clean-db help
+.PHONY: run test bench lint prod-check worker setup browsers axe clean-db help
 
 help:
 	@echo "make run    - set up .venv, migrate, load demo data, serve http://127.0.0.1:$(PORT) with the task worker"
 	@echo "make test   - set up .venv and run the test suite"
 	@echo "make bench  - run the benchmarks (see bench/README.md)"
 	@echo "make lint   - ruff"
+	@echo "make prod-check - Django's deployment checks with production settings, and no migration left to write"
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -79,6 +80,16 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# Production settings as a deployment has them (DEBUG off, a real-length key made for this run, one host name);
+# any warning fails. Then the models must have every migration written. DATABASE_URL is taken from the environment.
+PROD_ENV = DEBUG=0 ALLOWED_HOSTS=water.example.com SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')
+
+prod-check: $(STAMP)
+	@echo ">> manage.py check --deploy with production settings"
+	$(PROD_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	@echo ">> every model change has its migration"
+	$(PROD_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 clean-db:
 	rm -f var/hydrospark.sqlite3 var/hydrospark.sqlite3-*
