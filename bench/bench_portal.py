@@ -92,6 +92,32 @@ def seed(customers: int) -> None:
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     bill_run_compute(period=last_month, issue=True, actor_label="bench")
     print(f"  bills issued for {last_month:%Y-%m}", flush=True)
+    alerts_and_comparisons(ids=list(ids.values()), month=last_month)
+
+
+def alerts_and_comparisons(*, ids: list[int], month: datetime.date) -> None:
+    """What the dashboard reads of issue 16 made real: last month's similar-homes groups, and one customer in
+    ten with a budget (a third of them with a vacation last week), checked once. Both are timed."""
+    from decimal import Decimal
+
+    from portal.models import AlertSetting
+    from portal.services import alerts_check, comparisons_refresh
+
+    with timed() as refresh:
+        groups = comparisons_refresh(period=month)
+    print(f"  refresh_comparisons {month:%Y-%m}: {groups} groups in {refresh['seconds']:.1f}s", flush=True)
+    today = datetime.date.today()
+    AlertSetting.objects.bulk_create(
+        AlertSetting(
+            customer_id=pk, budget=Decimal("45.00"), email=False,  # the dashboard shows them; no mail server here
+            away_from=today - datetime.timedelta(days=8) if n % 3 == 0 else None,
+            away_until=today - datetime.timedelta(days=2) if n % 3 == 0 else None,
+        )
+        for n, pk in enumerate(ids[::10])
+    )
+    with timed() as check:
+        found = alerts_check()
+    print(f"  check_alerts for {len(ids[::10]):,} accounts: {found} in {check['seconds']:.1f}s", flush=True)
 
 
 def sessions(count: int) -> list[str]:

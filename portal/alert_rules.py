@@ -1,6 +1,5 @@
 """The rules of the alerts a customer chooses (issue 16), as pure functions: plain data in, plain data out."""
 
-import datetime
 from decimal import Decimal
 
 from hydrospark.units import usage_text

@@ -24,7 +24,9 @@ def alerts(request):
     form = AlertsForm(request.POST or None, initial=_initial(setting))
     if request.method == "POST" and form.is_valid():
         changed = alert_settings_save(customer=customer, actor=request.user, data=form.cleaned_data)
-        messages.success(request, "Your alerts are saved." if changed else "Nothing to change: your alerts were already set so.")
+        messages.success(
+            request, "Your alerts are saved." if changed else "Nothing to change: your alerts were already set so."
+        )
         return redirect("portal:alerts")
     context = {
         "form": form,

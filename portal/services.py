@@ -43,8 +43,12 @@ def alert_settings_save(*, customer, actor, data: dict) -> dict:
             setattr(setting, name, data[name])
         setting.save()
         audit_record(
-            actor=actor, action="portal.alerts_set", target=setting, customer=customer,
-            summary=f"Alerts changed: {', '.join(changes)}", changes=changes,
+            actor=actor,
+            action="portal.alerts_set",
+            target=setting,
+            customer=customer,
+            summary=f"Alerts changed: {', '.join(changes)}",
+            changes=changes,
         )
     return changes
 
@@ -67,18 +71,27 @@ def _budget_events(today: datetime.date) -> list[AlertEvent]:
     """The steps each budget's anticipated bill has reached this month and that were not recorded yet."""
     month = today.replace(day=1)
     with_budget = AlertSetting.objects.filter(budget__isnull=False)
-    budgets = {loc: (pk, budget) for loc, pk, budget in with_budget.values_list("customer__location_id", "customer_id", "budget")}
+    budgets = {
+        loc: (pk, budget)
+        for loc, pk, budget in with_budget.values_list("customer__location_id", "customer_id", "budget")
+    }
     known = set(
-        AlertEvent.objects.filter(kind=AlertKind.BUDGET, period=month, customer__alert_setting__budget__isnull=False)
-        .values_list("customer_id", "threshold")
+        AlertEvent.objects.filter(
+            kind=AlertKind.BUDGET, period=month, customer__alert_setting__budget__isnull=False
+        ).values_list("customer_id", "threshold")
     )
     found = []
     for forecast in anticipated_bills(period=month, as_of=today, customer_ids=with_budget.values("customer_id")):
         customer_id, budget = budgets[forecast.location_id]
         found += [
             AlertEvent(
-                customer_id=customer_id, kind=AlertKind.BUDGET, period=month, threshold=step, day=today,
-                amount=forecast.total, budget=budget,
+                customer_id=customer_id,
+                kind=AlertKind.BUDGET,
+                period=month,
+                threshold=step,
+                day=today,
+                amount=forecast.total,
+                budget=budget,
             )
             for step in budget_steps_reached(forecast.total, budget)
             if (customer_id, step) not in known
@@ -109,8 +122,12 @@ def _vacation_events(today: datetime.date) -> list[AlertEvent]:
     )
     return [
         AlertEvent(
-            customer_id=row["customer_id"], kind=AlertKind.VACATION, period=row[f"{away}away_from"], threshold=0,
-            day=row["first"], usage_ccf=(Decimal(int(row["units"])) / 10_000).quantize(FOUR_PLACES),
+            customer_id=row["customer_id"],
+            kind=AlertKind.VACATION,
+            period=row[f"{away}away_from"],
+            threshold=0,
+            day=row["first"],
+            usage_ccf=(Decimal(int(row["units"])) / 10_000).quantize(FOUR_PLACES),
         )
         for row in rows
         if (row["customer_id"], row[f"{away}away_from"]) not in known
@@ -150,8 +167,10 @@ def _email_customer(events: list[AlertEvent]) -> int:
     }
     subject = "HydroSpark: water used while you are away" if not budget else "HydroSpark: your water budget"
     message = EmailMessage(
-        subject=subject, body=render_to_string("portal/email/alert.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+        subject=subject,
+        body=render_to_string("portal/email/alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
     )
     try:
         message.send()
@@ -189,11 +208,12 @@ def _month_totals(period: datetime.date) -> list[tuple[str, str, str, Decimal]]:
     )
     return [
         (
-            row["customer__customer_type"], zip_code(row["customer__mailing_address"]),
-            str(row["customer__cycle_number"]), Decimal(int(row["units"])) / 10_000,
+            row["customer__customer_type"],
+            zip_code(row["customer__mailing_address"]),
+            str(row["customer__cycle_number"]),
+            Decimal(int(row["units"])) / 10_000,
         )
         for row in rows
-        if (row["customer_id"], row[f"{away}away_from"]) not in known
     ]
 
 
@@ -205,8 +225,13 @@ def _comparison_groups(period, totals) -> list[ComparisonGroup]:
         members.setdefault((customer_type, ComparisonGroup.Basis.CYCLE, cycle), []).append(float(ccf))
     return [
         ComparisonGroup(
-            period=period, customer_type=customer_type, basis=basis, key=key, accounts=len(values),
-            median_ccf=_four(np.percentile(values, 50)), efficient_ccf=_four(np.percentile(values, 20)),
+            period=period,
+            customer_type=customer_type,
+            basis=basis,
+            key=key,
+            accounts=len(values),
+            median_ccf=_four(np.percentile(values, 50)),
+            efficient_ccf=_four(np.percentile(values, 20)),
         )
         for (customer_type, basis, key), values in sorted(members.items())
         if len(values) >= MIN_SIMILAR_ACCOUNTS

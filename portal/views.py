@@ -149,7 +149,9 @@ def profile(request):
     contact = ContactForm(initial={"phone": customer.phone, "mailing_address": customer.mailing_address})
     forms = {
         "contact": contact,
-        "delivery": DeliveryForm(initial={"bill_delivery": customer.bill_delivery, "billing_email": customer.bill_email}),
+        "delivery": DeliveryForm(
+            initial={"bill_delivery": customer.bill_delivery, "billing_email": customer.bill_email}
+        ),
         "preferences": PreferencesForm(initial={"notify_usage_alerts": customer.notify_usage_alerts}),
     }
     if request.method == "POST":

@@ -8,15 +8,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_contact_edited'),
+        ("accounts", "0005_contact_edited"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customer',
-            name='user',
-            field=models.ForeignKey(blank=True, help_text='The portal login of this customer, if they have one. One login may hold several accounts.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to=settings.AUTH_USER_MODEL),
+            model_name="customer",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The portal login of this customer, if they have one. One login may hold several accounts.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="customers",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

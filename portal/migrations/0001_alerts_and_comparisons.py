@@ -6,66 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0006_login_holds_several_accounts'),
+        ("accounts", "0006_login_holds_several_accounts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComparisonGroup',
+            name="ComparisonGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(help_text="The month's first day.")),
-                ('customer_type', models.CharField(choices=[('residential', 'Residential'), ('commercial', 'Commercial'), ('municipal', 'Municipal')], max_length=20)),
-                ('basis', models.CharField(choices=[('zip', 'ZIP code'), ('cycle', 'Billing cycle')], max_length=5)),
-                ('key', models.CharField(help_text='The ZIP code or the cycle number.', max_length=10)),
-                ('accounts', models.PositiveIntegerField()),
-                ('median_ccf', models.DecimalField(decimal_places=4, max_digits=14)),
-                ('efficient_ccf', models.DecimalField(decimal_places=4, help_text='The 20th percentile: a fifth of similar homes use this or less.', max_digits=14)),
-                ('refreshed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.DateField(help_text="The month's first day.")),
+                (
+                    "customer_type",
+                    models.CharField(
+                        choices=[
+                            ("residential", "Residential"),
+                            ("commercial", "Commercial"),
+                            ("municipal", "Municipal"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("basis", models.CharField(choices=[("zip", "ZIP code"), ("cycle", "Billing cycle")], max_length=5)),
+                ("key", models.CharField(help_text="The ZIP code or the cycle number.", max_length=10)),
+                ("accounts", models.PositiveIntegerField()),
+                ("median_ccf", models.DecimalField(decimal_places=4, max_digits=14)),
+                (
+                    "efficient_ccf",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="The 20th percentile: a fifth of similar homes use this or less.",
+                        max_digits=14,
+                    ),
+                ),
+                ("refreshed_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('period', 'customer_type', 'basis', 'key'), name='comparison_one_per_group')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("period", "customer_type", "basis", "key"), name="comparison_one_per_group"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AlertEvent',
+            name="AlertEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('budget', 'Budget'), ('vacation', 'Vacation')], max_length=10)),
-                ('period', models.DateField(help_text="Budget: the month's first day. Vacation: the first day away.")),
-                ('threshold', models.PositiveSmallIntegerField(help_text='Percent of the budget reached; 0 for a vacation.')),
-                ('day', models.DateField(help_text="The day it was found: the check's date, or the vacation day with use.")),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('budget', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('usage_ccf', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_events', to='accounts.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("budget", "Budget"), ("vacation", "Vacation")], max_length=10)),
+                ("period", models.DateField(help_text="Budget: the month's first day. Vacation: the first day away.")),
+                (
+                    "threshold",
+                    models.PositiveSmallIntegerField(help_text="Percent of the budget reached; 0 for a vacation."),
+                ),
+                (
+                    "day",
+                    models.DateField(help_text="The day it was found: the check's date, or the vacation day with use."),
+                ),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("budget", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("usage_ccf", models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alert_events", to="accounts.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['customer', '-period'], name='alert_customer_newest')],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'kind', 'period', 'threshold'), name='alert_once_per_event')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["customer", "-period"], name="alert_customer_newest")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "kind", "period", "threshold"), name="alert_once_per_event"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AlertSetting',
+            name="AlertSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('budget', models.DecimalField(blank=True, decimal_places=2, help_text='Tell me when the anticipated bill reaches 75%, 90% and 100% of this amount.', max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='monthly budget')),
-                ('away_from', models.DateField(blank=True, null=True, verbose_name='away from')),
-                ('away_until', models.DateField(blank=True, null=True, verbose_name='away until')),
-                ('email', models.BooleanField(default=True, verbose_name='email me these alerts')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_setting', to='accounts.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "budget",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Tell me when the anticipated bill reaches 75%, 90% and 100% of this amount.",
+                        max_digits=12,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="monthly budget",
+                    ),
+                ),
+                ("away_from", models.DateField(blank=True, null=True, verbose_name="away from")),
+                ("away_until", models.DateField(blank=True, null=True, verbose_name="away until")),
+                ("email", models.BooleanField(default=True, verbose_name="email me these alerts")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_setting",
+                        to="accounts.customer",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('budget__isnull', False)), fields=['budget'], name='alert_budget_set'), models.Index(condition=models.Q(('away_until__isnull', False)), fields=['away_until'], name='alert_away_set')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('away_from__isnull', True), ('away_until__isnull', True)), models.Q(('away_from__isnull', False), ('away_from__lte', models.F('away_until')), ('away_until__isnull', False)), _connector='OR'), name='alert_away_dates_in_order')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("budget__isnull", False)), fields=["budget"], name="alert_budget_set"
+                    ),
+                    models.Index(
+                        condition=models.Q(("away_until__isnull", False)), fields=["away_until"], name="alert_away_set"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("away_from__isnull", True), ("away_until__isnull", True)),
+                            models.Q(
+                                ("away_from__isnull", False),
+                                ("away_from__lte", models.F("away_until")),
+                                ("away_until__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="alert_away_dates_in_order",
+                    )
+                ],
             },
         ),
     ]

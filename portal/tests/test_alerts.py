@@ -64,7 +64,8 @@ def test_the_next_step_is_told_when_the_bill_reaches_it(alice_reads):
 
 
 def test_one_event_per_account_kind_period_and_step_even_for_a_concurrent_check(alice_reads):
-    event = dict(customer=alice_reads, kind=AlertKind.BUDGET, period=TODAY.replace(day=1), threshold=90, day=TODAY)
+    event = {"customer": alice_reads, "kind": AlertKind.BUDGET, "period": TODAY.replace(day=1), "threshold": 90}
+    event["day"] = TODAY
     AlertEvent.objects.create(**event)
     with pytest.raises(IntegrityError), transaction.atomic():
         AlertEvent.objects.create(**event)
@@ -80,7 +81,11 @@ def test_away_use_above_the_threshold_is_one_alert_for_the_vacation(alice_reads)
     )
     assert services.alerts_check(today=TODAY)["vacation"] == 1
     event = AlertEvent.objects.get(kind=AlertKind.VACATION)
-    assert (event.period, event.day, event.usage_ccf) == (datetime.date(2026, 11, 10), datetime.date(2026, 11, 13), D("0.6"))
+    assert (event.period, event.day, event.usage_ccf) == (
+        datetime.date(2026, 11, 10),
+        datetime.date(2026, 11, 13),
+        D("0.6"),
+    )
     assert "0.60 CCF from November 13 on" in mail.outbox[0].body
     assert services.alerts_check(today=TODAY)["vacation"] == 0 and len(mail.outbox) == 1
 
@@ -138,7 +143,10 @@ def test_the_alerts_page_saves_the_choices_audited(client_for, alice, alice_acco
     "data, error",
     [
         ({"away_from": "2026-12-20"}, "Enter both dates you are away, or neither."),
-        ({"away_from": "2026-12-20", "away_until": "2026-12-01"}, "The day you are back comes after the day you leave."),
+        (
+            {"away_from": "2026-12-20", "away_until": "2026-12-01"},
+            "The day you are back comes after the day you leave.",
+        ),
         ({"budget": "0"}, "greater than or equal to 1"),
         ({"budget": "lots"}, "Enter a number."),
     ],
@@ -157,7 +165,7 @@ def test_an_import_checks_the_alerts_at_once(alice_reads, tmp_path, django_captu
     path = tmp_path / "reads.csv"
     path.write_text(
         "Location ID,Year,Month,Day,Daily Water Usage (CCF),Customer Type,Cycle Number,Customer Name,Mailing Address\n"
-        "100000001,2026,11,19,0.9,Residential,1,Alice Archer,\"1 Main St, Dallas, TX 75201\"\n"
+        '100000001,2026,11,19,0.9,Residential,1,Alice Archer,"1 Main St, Dallas, TX 75201"\n'
     )
     with django_capture_on_commit_callbacks(execute=True):
         meter_file_import(path=path, actor_label="test")

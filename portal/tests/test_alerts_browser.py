@@ -120,8 +120,9 @@ def test_the_comparison_shows_from_20_similar_homes_and_is_hidden_below(browser,
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_landlord_switches_to_a_second_account(browser, live_server, read_alice, alice, width):
-    rental = make_customer("100000007", "Alice Archer", mailing_address="7 Oak Ave, Dallas, TX 75202",
-                           facility_name="Oak Ave rental")
+    rental = make_customer(
+        "100000007", "Alice Archer", mailing_address="7 Oak Ave, Dallas, TX 75202", facility_name="Oak Ave rental"
+    )
     rental.user = alice
     rental.save()
     page = signed_in_page(browser, live_server, width=width)

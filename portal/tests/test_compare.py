@@ -25,7 +25,10 @@ def neighbours(count: int, *, address="9 Elm St, Dallas, TX 75201", cycle=1, cus
     made = []
     for n in range(1, count + 1):
         customer = make_customer(
-            f"2{cycle:02d}{n:06d}", f"Neighbour {n}", mailing_address=address, cycle_number=cycle,
+            f"2{cycle:02d}{n:06d}",
+            f"Neighbour {n}",
+            mailing_address=address,
+            cycle_number=cycle,
             customer_type=customer_type,
         )
         made.append(customer)

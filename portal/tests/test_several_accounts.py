@@ -13,8 +13,9 @@ def landlord(alice, bills):
     """alice (billed for October) holds a second account too: a rental on Oak Ave, read every day."""
     from .conftest import give_reads
 
-    rental = make_customer("100000007", "Alice Archer", mailing_address="7 Oak Ave, Dallas, TX 75202",
-                           facility_name="Oak Ave rental")
+    rental = make_customer(
+        "100000007", "Alice Archer", mailing_address="7 Oak Ave, Dallas, TX 75202", facility_name="Oak Ave rental"
+    )
     rental.user = alice
     rental.save()
     give_reads(rental, usage="2.0000")
@@ -60,8 +61,9 @@ def test_an_account_taken_from_the_login_falls_back_to_one_it_still_holds(client
 
 
 def test_bills_by_login_cover_the_accounts_it_holds_only(alice, landlord, bills, bob):
-    from billing.selectors import bill_for_customer
     from django.http import Http404
+
+    from billing.selectors import bill_for_customer
 
     assert bill_for_customer(alice, bills["alice"].pk) == bills["alice"]
     with pytest.raises(Http404):
