@@ -424,15 +424,26 @@ def draw_bill(pdf: BillPDF, doc: BillDocument) -> int:
     _recipient(pdf, doc)
     summary_bottom = _summary_column(pdf, doc)
     _fold_marks(pdf)
-    _stub(pdf, doc)
     flow = _Flow(pdf, doc, max(FOLD_1 + 4, summary_bottom + 4), FOLD_2 - 7)
     _account(flow, doc)
     _how_to_pay(flow, doc)
     _usage(flow, doc)
     _about(flow, doc)
     pages = pdf.page - first + 1
+    _on_page(pdf, first, _stub, doc)
     _page_numbers(pdf, first, pages)
     return pages
+
+
+def _on_page(pdf: BillPDF, number: int, draw, doc: BillDocument) -> None:
+    """Draw on an earlier page, then come back. An untagged PDF is read in the order it is drawn (fpdf2
+    cannot tag text): the tear-off stub, drawn last, is read after the account, not in its middle."""
+    last = pdf.page
+    pdf.page = number
+    pdf.forget_style()
+    draw(pdf, doc)
+    pdf.page = last
+    pdf.forget_style()
 
 
 def _new_page(pdf: BillPDF, doc: BillDocument) -> None:

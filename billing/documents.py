@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from metering.charts import chart_summary, inline_svg, monthly_usage_chart
 from metering.selectors import usage_totals
@@ -222,8 +222,20 @@ def render_bill_pdf(bill: Bill) -> bytes:
     """The bill as a PDF (`bill` from selectors.bill_detail): the same pages the mail house prints."""
     doc = bill_document(bill, statement=_statement(bill), history=usage_history(bill))
     pdf = bill_pdf.BillPDF(title=f"{doc.utility.name} water bill {bill.number or 'draft'}")  # loads fpdf
+    describe_pdf(pdf, subject=f"Water bill for {doc.name}, {bill.period:%B %Y}")
     draw_bill(pdf, doc)
     return bytes(pdf.output())
+
+
+def describe_pdf(pdf, *, subject: str) -> None:
+    """What fpdf2 can tell a screen reader about a bill PDF (README: Accessibility): its language (the
+    active one, so a translated bill says so), a subject, and its title shown in place of the file name."""
+    from fpdf.prefs import ViewerPreferences  # fpdf is loaded already: the BillPDF was just made
+
+    language, _, region = (translation.get_language() or settings.LANGUAGE_CODE).partition("-")
+    pdf.set_lang(f"{language}-{region.upper()}" if region else language)
+    pdf.set_subject(subject)
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
 
 
 def documents_queryset(bills):
@@ -250,6 +262,7 @@ def bills_print_file(
     statements = bill_statements(bills) if statements is None else statements
     histories = usage_histories(bills) if histories is None else histories
     pdf = bill_pdf.BillPDF(title=f"{settings.UTILITY_NAME} bills")
+    describe_pdf(pdf, subject=f"{len(bills)} water bills for the mail house")
     manifest = []
     for bill in bills:
         statement = statements.get(bill.pk) if bill.issue_date else None
