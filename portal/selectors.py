@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Round
+from django.utils import timezone
 
 from anomalies.selectors import incident_days_for_customer, incidents_version
 from forecast.selectors import anticipated_bill
@@ -265,7 +266,9 @@ class Comparison:
 def alerts_for_dashboard(customer, today: datetime.date) -> list:
     """The account's alerts still worth showing: this month's highest budget step and the vacations of the last
     month with use. One query."""
-    events = AlertEvent.objects.filter(customer=customer, created_at__date__gte=today - datetime.timedelta(days=31))
+    # A datetime bound, not created_at__date: MariaDB without time zone tables answers NULL for the date.
+    since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=31), datetime.time()))
+    events = AlertEvent.objects.filter(customer=customer, created_at__gte=since)
     shown, budget_seen = [], False
     for event in events.order_by("kind", "-period", "-threshold"):
         if event.kind == AlertKind.BUDGET:
