@@ -165,3 +165,15 @@ def client_for(client):
         return client
 
     return _client_for
+
+    return _client_for
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: ids repeat between tests (rolled back), so a run's heartbeat or a
+    chart cached by one test would otherwise be another test's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
