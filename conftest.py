@@ -166,8 +166,6 @@ def client_for(client):
 
     return _client_for
 
-    return _client_for
-
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
