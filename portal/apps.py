@@ -13,7 +13,12 @@ class PortalConfig(AppConfig):
 
 
 def _check_alerts_after_import(sender, run, **kwargs):
-    """New reads may cross a budget step or show use while away: the alerts are checked at once, not next day."""
-    from .tasks import check_alerts_task
+    """New reads may cross a budget step or show use while away: the alerts are checked at once, not next day.
+    They may also complete (or correct) last month, so its similar-homes figures are recomputed too."""
+    from django.utils import timezone
+
+    from .selectors import comparison_month
+    from .tasks import check_alerts_task, refresh_comparisons_task
 
     check_alerts_task.enqueue()
+    refresh_comparisons_task.enqueue(period=comparison_month(timezone.localdate()).isoformat())

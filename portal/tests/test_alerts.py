@@ -157,7 +157,11 @@ def test_bad_alert_choices_get_a_clear_error(client_for, alice, alice_account, d
     assert not AlertSetting.objects.exists()
 
 
-def test_an_import_checks_the_alerts_at_once(alice_reads, tmp_path, django_capture_on_commit_callbacks):
+def test_an_import_checks_the_alerts_at_once(alice_reads, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
+    import portal.tasks
+
+    refreshed = []
+    monkeypatch.setattr(portal.tasks, "comparisons_refresh", lambda period: refreshed.append(period) or 0)
     from metering.services import meter_file_import
 
     set_alerts(alice_reads, away_from=datetime.date(2026, 11, 18), away_until=datetime.date(2026, 11, 25))
@@ -170,3 +174,4 @@ def test_an_import_checks_the_alerts_at_once(alice_reads, tmp_path, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         meter_file_import(path=path, actor_label="test")
     assert AlertEvent.objects.filter(kind=AlertKind.VACATION, customer=alice_reads).exists()
+    assert refreshed == [datetime.date(2026, 10, 1)]  # last month's similar homes recomputed too
