@@ -47,17 +47,18 @@ def axe():
         pytest.skip("axe-core is not installed: `make axe` (needs npm) puts it in .cache/axe")
     source = AXE_JS.read_text()
 
-    def run(page) -> list[dict]:
+    def run(page, tags=AXE_TAGS) -> list[dict]:
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.evaluate(source)
         return page.evaluate(
             """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+                const options = {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]};
+                const result = await axe.run(document, options);
                 return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                                     targets: v.nodes.map(n => n.target.join(" ")),
                                                     why: v.nodes.map(n => n.failureSummary)}));
             }""",
-            AXE_TAGS,
+            tags,
         )
 
     return run

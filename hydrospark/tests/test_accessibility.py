@@ -10,10 +10,12 @@ import os
 import pytest
 
 from anomalies.models import Method
+from anomalies.notifications import customer_alerts_send
 from anomalies.tests.factories import make_anomaly, make_incident
+from billing.documents import send_bill_email
 from billing.models import Bill
 from billing.services import bill_run_compute
-from conftest import PASSWORD, browser_test
+from conftest import AXE_TAGS, PASSWORD, browser_test
 from portal.tests.conftest import give_reads
 
 pytestmark = browser_test
@@ -43,8 +45,9 @@ def pages_of(role: str, account: dict) -> list[str]:
     """Every page the role reaches from its navigation, with one of each detail page; 403/404 included."""
     bill, incident, anomaly = account["bill"].pk, account["incident"].pk, account["anomaly"].pk
     customer = f"/staff/customers/{LOCATION}/"
-    staff = ["/staff/", f"/staff/customers/?q=Alice", customer, "/staff/analytics/", "/staff/audit/"]
-    staff += ["/staff/anomalies/", f"/staff/anomalies/incidents/{incident}/", "/staff/billing/", f"/staff/no-such-page/"]
+    staff = ["/staff/", "/staff/customers/?q=Alice", customer, "/staff/analytics/", "/staff/audit/"]
+    staff += ["/staff/anomalies/", f"/staff/anomalies/incidents/{incident}/", "/staff/billing/"]
+    staff += ["/staff/no-such-page/"]
     return {
         "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/accounts/password/reset/done/", "/nowhere/"],
         "customer": [
@@ -75,6 +78,7 @@ def pages_of(role: str, account: dict) -> list[str]:
             f"/staff/billing/bills/{bill}/",
             "/staff/billing/payment-imports/",
             f"/staff/billing/customers/{LOCATION}/adjust/",
+            "/staff/billing/rebill/",
             "/staff/metering/imports/",  # 403
         ],
         "support": staff + [f"{customer}edit/", f"/staff/billing/bills/{bill}/"],
@@ -132,6 +136,13 @@ def test_forms_with_errors_have_no_axe_violation(browser, live_server, axe, acco
     page.fill("input[name=password]", "wrong")
     page.click("button[type=submit]")
     page.wait_for_load_state()
+    assert [(v["id"], v["impact"]) for v in axe(page) if v["id"] not in ACCEPTED] == []
+    page.goto(f"{live_server.url}/accounts/password/reset/")
+    page.fill("input[name=email]", "not an address")
+    page.evaluate("document.querySelector('input[name=email]').form.noValidate = true")  # the server's refusal
+    page.get_by_role("button", name="Reset My Password").click()
+    page.wait_for_load_state()
+    assert page.locator("input[name=email]").get_attribute("aria-invalid") == "true"
     assert [(v["id"], v["impact"]) for v in axe(page) if v["id"] not in ACCEPTED] == []
 
 
@@ -202,7 +213,7 @@ FOCUS_RING = """() => {
         // the calendar button of Chromium's month and date inputs, a tab stop of its own: getComputedStyle
         // cannot see its focus state, so look for our rule (a screenshot shows the ring it draws)
         const rules = [...document.styleSheets].flatMap(sheet => [...sheet.cssRules]);
-        const ringed = rules.some(rule => (rule.selectorText || "").includes("calendar-picker-indicator:focus-visible"));
+        const ringed = rules.some(rule => (rule.selectorText || "").includes("picker-indicator:focus-visible"));
         return ringed ? null : e.outerHTML.slice(0, 120);
     }
     const style = getComputedStyle(e);
@@ -211,8 +222,15 @@ FOCUS_RING = """() => {
 }"""
 
 
-@pytest.mark.parametrize("role, path", [("anonymous", "/accounts/login/"), ("customer", "/portal/profile/"),
-                                        ("customer", "/portal/"), ("billing", "/staff/billing/")])
+@pytest.mark.parametrize(
+    "role, path",
+    [
+        ("anonymous", "/accounts/login/"),
+        ("customer", "/portal/profile/"),
+        ("customer", "/portal/"),
+        ("billing", "/staff/billing/"),
+    ],
+)
 def test_every_tab_stop_shows_a_focus_ring(browser, live_server, account, people, role, path):
     page = new_page(browser, live_server)
     if people[role] is not None:
@@ -260,8 +278,18 @@ def test_a_refused_field_is_marked_invalid_and_described_by_its_error(browser, l
     assert [(v["id"], v["impact"]) for v in axe(page) if v["id"] not in ACCEPTED] == []
 
 
-PORTAL = ["/portal/", "/portal/usage/", "/portal/usage/?range=30d", "/portal/usage/?range=all", "/portal/bills/",
-          "BILL", "/portal/payments/", "/portal/profile/", "/accounts/email/", "/accounts/password/change/"]
+PORTAL = [
+    "/portal/",
+    "/portal/usage/",
+    "/portal/usage/?range=30d",
+    "/portal/usage/?range=all",
+    "/portal/bills/",
+    "BILL",
+    "/portal/payments/",
+    "/portal/profile/",
+    "/accounts/email/",
+    "/accounts/password/change/",
+]
 
 # The targets a finger must hit: WCAG 2.5.8 asks 24 x 24 px, links inside a sentence excepted. A check box
 # counts with its label, which clicks it too.
@@ -286,13 +314,38 @@ SMALL_TARGETS = """() => {
 }"""
 
 
-def test_every_portal_page_on_a_phone_has_touch_targets_of_24px(browser, live_server, account, alice):
+def test_every_portal_page_on_a_phone_has_touch_targets_of_24px_no_sideways_scroll_and_no_axe_violation(
+    browser, live_server, axe, account, alice
+):
     page = new_page(browser, live_server, width=390, height=844)
     sign_in(page, live_server, alice.email)
-    small = {}
+    small, wide, found = {}, {}, {}
     for path in PORTAL:
         url = f"/portal/bills/{account['bill'].pk}/" if path == "BILL" else path
         assert page.goto(live_server.url + url).status == 200
-        if found := page.evaluate(SMALL_TARGETS):
-            small[url] = found
+        page.wait_for_load_state("networkidle")
+        if targets := page.evaluate(SMALL_TARGETS):
+            small[url] = targets
+        if (overflow := page.evaluate("document.documentElement.scrollWidth - innerWidth")) > 0:
+            wide[url] = overflow
+        if violations := [(v["id"], v["impact"]) for v in axe(page) if v["id"] not in ACCEPTED]:
+            found[url] = violations
     assert small == {}, "\n".join(f"{url}: {target}" for url, targets in small.items() for target in targets)
+    assert wide == {}, "pixels wider than a 390 px phone"
+    assert found == {}
+
+
+def test_the_bill_and_usage_alert_emails_html_has_no_axe_violation(browser, axe, account, alice_account, mailoutbox):
+    """What mail clients show: WCAG's rules, not the page landmarks (a mail client wraps the message in its own)."""
+    send_bill_email(account["bill"], to=alice_account.user.email)
+    alice_account.notify_usage_alerts = True
+    alice_account.save(update_fields=["notify_usage_alerts"])
+    assert customer_alerts_send(today=datetime.date(2026, 11, 15)) == 1
+    page = browser.new_context().new_page()
+    found = {}
+    for message in mailoutbox:
+        page.set_content(message.alternatives[0][0])
+        wcag = [tag for tag in AXE_TAGS if tag != "best-practice"]
+        if violations := [(v["id"], v["impact"], v["targets"][:3]) for v in axe(page, wcag)]:
+            found[message.subject] = violations
+    assert len(mailoutbox) == 2 and found == {}
