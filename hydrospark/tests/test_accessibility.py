@@ -207,6 +207,12 @@ def test_the_account_menu_opens_walks_and_closes_with_the_keyboard(browser, live
     assert menu.is_visible()
 
 
+# Every visible control, named: a radio group is one Tab stop, so its radios share the group's name.
+CONTROLS = """() => [...document.querySelectorAll(
+        "a[href], button, input:not([type=hidden]), select, textarea, summary")]
+    .filter(e => e.checkVisibility() && !e.disabled)
+    .map((e, i) => e.dataset.hsControl = e.type === "radio" ? `radio ${e.name}` : `${i} ${e.outerHTML.slice(0, 80)}`)"""
+
 FOCUS_RING = """() => {
     const e = document.activeElement;
     if (!e.matches(":focus") && e.matches("input[type=month], input[type=date]")) {
@@ -228,22 +234,30 @@ FOCUS_RING = """() => {
         ("anonymous", "/accounts/login/"),
         ("customer", "/portal/profile/"),
         ("customer", "/portal/"),
+        ("customer", "/portal/usage/"),
         ("billing", "/staff/billing/"),
+        ("billing", "/staff/billing/runs/?period=2026-10"),
+        ("support", f"/staff/customers/{LOCATION}/edit/"),
+        ("operations", "/staff/metering/imports/"),
     ],
 )
-def test_every_tab_stop_shows_a_focus_ring(browser, live_server, account, people, role, path):
+def test_every_control_is_reached_by_tab_and_shows_a_focus_ring(browser, live_server, account, people, role, path):
     page = new_page(browser, live_server)
     if people[role] is not None:
         sign_in(page, live_server, people[role].email)
     page.goto(live_server.url + path)
-    unringed = []
-    for _ in range(60):
+    controls = set(page.evaluate(CONTROLS))
+    assert len(controls) > 5
+    reached, unringed = set(), []
+    for _ in range(250):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement === document.body"):
             break
+        reached.add(page.evaluate("() => document.activeElement.dataset.hsControl"))
         if missing := page.evaluate(FOCUS_RING):
             unringed.append(missing)
     assert unringed == []
+    assert controls - reached == set(), "controls a keyboard cannot reach"
 
 
 def test_a_customer_signs_in_and_saves_the_profile_with_the_keyboard_alone(browser, live_server, account, alice):
