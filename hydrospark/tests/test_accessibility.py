@@ -16,6 +16,7 @@ from billing.documents import send_bill_email
 from billing.models import Bill
 from billing.services import bill_run_compute
 from conftest import AXE_TAGS, PASSWORD, browser_test
+from metering.models import ImportRun
 from portal.tests.conftest import give_reads
 
 pytestmark = browser_test
@@ -38,6 +39,7 @@ def account(transactional_db, alice_account):
         "bill": Bill.objects.get(customer=alice_account, period=OCTOBER),
         "incident": make_incident(alice_account, day),
         "anomaly": make_anomaly(alice_account, day, method=Method.ROLLING),
+        "import": ImportRun.objects.create(source="upload", actor_label="test", file_name="reads.csv"),
     }
 
 
@@ -70,6 +72,7 @@ def pages_of(role: str, account: dict) -> list[str]:
             f"/staff/metering/reads/{LOCATION}/",
             "/staff/anomalies/days/",
             f"/staff/anomalies/{anomaly}/",
+            f"/staff/metering/imports/{account['import'].pk}/",
             "/staff/billing/payment-imports/",
         ],
         "billing": staff
@@ -99,6 +102,17 @@ def sign_in(page, live_server, email):
     page.wait_for_load_state()
 
 
+# A chart is described by its summary or its table (aria-describedby or aria-labelledby to text on the page):
+# its alt or title names it, the figures it shows are readable without it.
+CHARTS = """() => [...document.querySelectorAll("figure img, figure svg, svg[role=img]")]
+    .filter(chart => !chart.parentElement.closest("svg"))
+    .filter(chart => {
+        const ids = `${chart.getAttribute("aria-describedby") || ""} ${chart.getAttribute("aria-labelledby") || ""}`;
+        return !ids.split(/\\s+/).some(id => id && document.getElementById(id)?.textContent.trim());
+    })
+    .map(chart => chart.outerHTML.slice(0, 100))"""
+
+
 def audit(page, axe, base, paths) -> dict[str, list]:
     """{path: [(rule, impact, nodes)]} for each page with a finding axe does not accept."""
     found = {}
@@ -112,6 +126,7 @@ def audit(page, axe, base, paths) -> dict[str, list]:
             for v in everything:
                 print("  ", v["id"], list(zip(v["targets"], v["why"], strict=True)))
         violations = [v for v in everything if v["id"] not in ACCEPTED]
+        violations += [{"id": "chart-alternative", "impact": "serious", "targets": [c]} for c in page.evaluate(CHARTS)]
         title = page.title()
         if not title.split("·")[0].strip():  # WCAG 2.4.2: each page says what it is before the site's name
             violations.append({"id": "page-title", "impact": "serious", "targets": [title]})
@@ -363,3 +378,17 @@ def test_the_bill_and_usage_alert_emails_html_has_no_axe_violation(browser, axe,
         if violations := [(v["id"], v["impact"], v["targets"][:3]) for v in axe(page, wcag)]:
             found[message.subject] = violations
     assert len(mailoutbox) == 2 and found == {}
+
+
+def test_every_chart_a_customer_sees_is_described_and_the_check_catches_one_that_is_not(
+    browser, live_server, account, alice
+):
+    page = new_page(browser, live_server)
+    sign_in(page, live_server, alice.email)
+    for path in ["/portal/", "/portal/usage/", f"/portal/bills/{account['bill'].pk}/"]:
+        page.goto(live_server.url + path)
+        assert page.locator("figure.chart img, figure.chart svg").count() >= 1
+        assert page.evaluate(CHARTS) == []
+    page.evaluate("""() => document.querySelector("main").insertAdjacentHTML(
+        "beforeend", '<figure><img src="/static/x.svg" alt="Chart" aria-describedby="nowhere"></figure>')""")
+    assert len(page.evaluate(CHARTS)) == 1
