@@ -251,6 +251,10 @@ METER_IMPORT_STALE_MINUTES = env.int("METER_IMPORT_STALE_MINUTES", default=RUN_S
 # Each db_worker records a heartbeat this often; /healthz answers 503 when none beat for HEALTH_WORKER_STALE_SECONDS.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
 HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=120)
+# PostgreSQL keeps the meter reads in one partition per month (metering/partitions.py): ensure_read_partitions
+# makes them this many months ahead; archive_reads detaches the months older than READS_RETENTION_MONTHS.
+READ_PARTITIONS_AHEAD = env.int("READ_PARTITIONS_AHEAD", default=3)
+READS_RETENTION_MONTHS = env.int("READS_RETENTION_MONTHS", default=84)
 # How long a bill run, issue, rebill or meter import waits for another one holding the same month before it is
 # refused with "another run holds this period" (exit 2, nothing changed).
 BILLING_PERIOD_LOCK_WAIT_SECONDS = env.int("BILLING_PERIOD_LOCK_WAIT_SECONDS", default=300)

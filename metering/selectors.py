@@ -187,7 +187,14 @@ def reads_count_estimate() -> int | None:
     a table never analysed)."""
     table = MeterRead._meta.db_table
     queries = {
-        "postgresql": ("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]),
+        # Partitioned by month (metering/partitions.py): autovacuum never analyses the parent, whose reltuples stays
+        # -1; its partitions' figures add up (a never-analysed partition counts nothing until it is).
+        "postgresql": (
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(greatest(p.reltuples, 0)) FROM pg_inherits i "
+            "JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid) ELSE c.reltuples END::bigint "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
+            [table],
+        ),
         "mysql": (
             "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
             [table],

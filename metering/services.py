@@ -29,7 +29,7 @@ from accounts.services import audit_event, audit_record
 from hydrospark import runs
 from hydrospark.spreadsheet import safe_csv
 
-from . import bulk
+from . import bulk, partitions
 from .exceptions import MeterImportError
 from .models import ImportRun, ImportSource, ImportStatus, ReadCorrection
 from .parsing import ATTRIBUTE_KEYS, HEADERS, REJECT_COLUMNS, Chunk, check_chunk, file_chunks, frame_chunks
@@ -146,6 +146,10 @@ def import_run_execute(*, run: ImportRun, chunks: ChunkSource, progress: Progres
                     f"{batch.rejected:,} of {batch.rows:,} rows were rejected and the import was atomic "
                     "(all or nothing)."
                 )
+            if len(batch.day):
+                # PostgreSQL: the file's months get their partitions first, each in a short transaction of its
+                # own: attaching one locks the default partition, which must not wait for the whole import.
+                partitions.read_partitions_ensure_days(batch.day.min(), batch.day.max())
             with transaction.atomic(), bulk.import_lock():
                 _save(run, batch, step)
         except _Abandoned:
