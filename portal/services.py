@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 MIN_SIMILAR_ACCOUNTS = 20  # fewer similar accounts and the comparison is not shown (nor stored)
 SETTING_FIELDS = ("budget", "away_from", "away_until", "email")
 FOUR_PLACES = Decimal("0.0001")
+# A refused alert email is tried again by the checks of the next day (after imports too), then left to the dashboard.
+EMAIL_RETRY = datetime.timedelta(days=1)
 
 
 # --- the alerts a customer sets --------------------------------------------------------------------------
@@ -135,10 +137,13 @@ def _vacation_events(today: datetime.date) -> list[AlertEvent]:
 
 
 def _email_new(started: datetime.datetime) -> int:
-    """Email the events this check recorded to the accounts that asked, one email per account; each event is
-    claimed first (emailed_at set by one UPDATE), so a concurrent check never sends it again."""
+    """Email the events this check recorded, and those of the last EMAIL_RETRY whose email was refused, to the
+    accounts that asked, one email per account; each event is claimed first (emailed_at set by one UPDATE), so
+    a concurrent check never sends it again."""
     fresh = (
-        AlertEvent.objects.filter(created_at__gte=started, emailed_at__isnull=True, customer__alert_setting__email=True)
+        AlertEvent.objects.filter(
+            created_at__gte=started - EMAIL_RETRY, emailed_at__isnull=True, customer__alert_setting__email=True
+        )
         .select_related("customer__user", "customer__alert_setting")
         .order_by("customer_id", "kind", "-threshold")
     )

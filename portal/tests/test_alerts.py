@@ -175,3 +175,17 @@ def test_an_import_checks_the_alerts_at_once(alice_reads, tmp_path, django_captu
         meter_file_import(path=path, actor_label="test")
     assert AlertEvent.objects.filter(kind=AlertKind.VACATION, customer=alice_reads).exists()
     assert refreshed == [datetime.date(2026, 10, 1)]  # last month's similar homes recomputed too
+
+
+def test_a_refused_email_is_sent_by_the_next_check(alice_reads, monkeypatch):
+    set_alerts(alice_reads, budget=budget_at(alice_reads, "0.8"))
+
+    def refuse(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    assert services.alerts_check(today=TODAY)["emailed"] == 0
+    assert AlertEvent.objects.get().emailed_at is None
+    monkeypatch.undo()
+    assert services.alerts_check(today=TODAY) == {"budget": 0, "vacation": 0, "emailed": 1}
+    assert "at 75%" in mail.outbox[0].body and AlertEvent.objects.get().emailed_at is not None
