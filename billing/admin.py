@@ -5,6 +5,7 @@ Billing (and only Billing, SPEC §5) may issue and send selected bills from the 
 call the same services as the bill-run and bill pages, so the same rules, refusals and audit apply."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,6 +13,7 @@ from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -383,6 +385,8 @@ class BillAdmin(admin.ModelAdmin):
         """billing.services.bill_run_issue for each period's selected drafts (numbers, dates, audit)."""
         self._check_can_manage(request)
         bills = list(queryset.select_related("customer").order_by("period", "customer__location_id"))
+        if request.POST.get("confirmed") != "yes":  # issued bills are final: ask first, with the count and total
+            return self._confirm_issue(request, bills)
         drafts = defaultdict(list)
         for bill in bills:
             if not bill.is_issued:
@@ -404,6 +408,20 @@ class BillAdmin(admin.ModelAdmin):
                 f"{len(already)} selected bill(s) were already issued and stay as they are: {_named(already)}.",
                 messages.WARNING,
             )
+
+    def _confirm_issue(self, request, bills):
+        drafts = [bill for bill in bills if not bill.is_issued]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "bills": bills[:20],
+            "count": len(bills),
+            "drafts": len(drafts),
+            "total": sum((bill.total_amount for bill in drafts), Decimal("0")),
+            "pks": [bill.pk for bill in bills],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "billing/admin_issue.html", context)
 
     @admin.action(
         description="Send this bill by email",

@@ -31,8 +31,14 @@ def compute(period=JULY, issue=False, today=AUGUST_3):
     bill_run_compute(period=period, issue=issue, actor_label="test", today=today)
 
 
-def act(client, action, bills, url=BILLS):
-    return client.post(url, {"action": action, "_selected_action": [b.pk for b in bills]}, follow=True)
+def act(client, action, bills, url=BILLS, **data):
+    data = {"action": action, "_selected_action": [b.pk for b in bills], **data}
+    return client.post(url, data, follow=True)
+
+
+def confirmed(client, action, bills):
+    """An action that asks first (issuing), answered yes."""
+    return act(client, action, bills, confirmed="yes")
 
 
 def texts(response) -> list[str]:
@@ -146,7 +152,7 @@ def test_bill_runs_filter_and_drill_down_by_date(client_for, ops, issued):
 
 def test_billing_issues_selected_drafts_through_the_bill_run_service(client_for, biller, drafts):
     alice_draft, bob_draft = drafts
-    response = act(client_for(biller), "issue_drafts", [bob_draft])
+    response = confirmed(client_for(biller), "issue_drafts", [bob_draft])
     assert "July 2025: issued 1 of 1 selected draft(s), due in 21 days." in texts(response)
     bob_draft.refresh_from_db()
     alice_draft.refresh_from_db()
@@ -159,9 +165,17 @@ def test_billing_issues_selected_drafts_through_the_bill_run_service(client_for,
     assert event.actor == biller and event.changes["bill_ids"] == [bob_draft.pk]
 
 
+def test_issuing_from_the_admin_asks_first_with_the_count_and_total(client_for, biller, drafts):
+    response = act(client_for(biller), "issue_drafts", drafts)
+    page = response.content.decode()
+    total = sum(bill.total_amount for bill in drafts)
+    assert "Issue 2 drafts" in page and f"${total:.2f} in all" in page and 'name="confirmed" value="yes"' in page
+    assert not Bill.objects.issued().exists()
+
+
 def test_issuing_names_the_bills_already_issued_and_leaves_them_alone(client_for, biller, issued, alice_account):
     before = {b.pk: (b.number, b.issue_date) for b in issued}
-    response = act(client_for(biller), "issue_drafts", issued)
+    response = confirmed(client_for(biller), "issue_drafts", issued)
     assert any("2 selected bill(s) were already issued" in t and issued[0].number in t for t in texts(response))
     assert {b.pk: (b.number, b.issue_date) for b in Bill.objects.all()} == before
     assert not BillRun.objects.filter(action=BillRun.Action.ISSUE, requested_by=biller).exists()
@@ -171,7 +185,7 @@ def test_issuing_a_period_that_is_not_over_is_refused_with_the_first_allowed_day
     with time_machine.travel(datetime.datetime(2025, 7, 20, 12, tzinfo=datetime.UTC), tick=False):
         add_month(alice_account, JULY, "6", days=19)
         compute(today=datetime.date(2025, 7, 20))
-        response = act(client_for(biller), "issue_drafts", Bill.objects.all())
+        response = confirmed(client_for(biller), "issue_drafts", Bill.objects.all())
     assert any("July 2025 is not over yet" in t and "2025-08-01" in t for t in texts(response))
     assert not Bill.objects.issued().exists()
 
@@ -220,8 +234,10 @@ def test_billing_issues_and_sends_one_bill_from_its_admin_page(client_for, bille
     url = reverse("admin:billing_bill_change", args=[bill.pk])
     html = client.get(url).content.decode()
     assert "Issue this draft" in html and "Send this bill by email" in html
-    for action in ("issue_drafts", "send_bills"):
-        client.post(url, {"CHANGE_FORM-action": action, "_selected_action": [bill.pk]})
+    asked = client.post(url, {"CHANGE_FORM-action": "issue_drafts", "_selected_action": [bill.pk]})
+    assert "Issue 1 draft," in asked.content.decode() and not Bill.objects.issued().exists()
+    confirmed(client, "issue_drafts", [bill])  # the question's answer goes to the list's action
+    client.post(url, {"CHANGE_FORM-action": "send_bills", "_selected_action": [bill.pk]})
     bill.refresh_from_db()
     assert bill.is_issued and bill.sent_to == "alice@example.com" and len(mail.outbox) == 1
 
