@@ -65,7 +65,9 @@ def issued(drafts):
 
 def test_the_bill_list_shows_payment_status_and_open_balance(client_for, support, issued, biller):
     alice_bill = issued[0]  # 12 CCF in July: $57.20
-    payment_record(customer=alice_bill.customer, amount="20.00", paid_on=datetime.date(2025, 8, 5), method="card", actor=biller)
+    payment_record(
+        customer=alice_bill.customer, amount="20.00", paid_on=datetime.date(2025, 8, 5), method="card", actor=biller
+    )
     with time_machine.travel(datetime.datetime(2025, 8, 10, 12, tzinfo=datetime.UTC), tick=False):
         html = client_for(support).get(BILLS).content.decode()
     assert "Partially paid" in html and "$37.20" in html
@@ -74,7 +76,9 @@ def test_the_bill_list_shows_payment_status_and_open_balance(client_for, support
 
 def test_the_bill_list_filters_by_payment_status_including_overdue(client_for, ops, issued, biller):
     alice_bill, bob_bill = issued
-    payment_record(customer=alice_bill.customer, amount="57.20", paid_on=datetime.date(2025, 8, 5), method="card", actor=biller)
+    payment_record(
+        customer=alice_bill.customer, amount="57.20", paid_on=datetime.date(2025, 8, 5), method="card", actor=biller
+    )
     client = client_for(ops)
     overdue = client.get(BILLS, {"payment": "overdue"}).content.decode()  # today is long after Aug 24, 2025
     paid = client.get(BILLS, {"payment": "paid"}).content.decode()
@@ -126,7 +130,9 @@ def test_bills_filter_by_one_of_the_recent_periods_or_earlier(client_for, suppor
 
 
 def test_payments_list_with_their_customer_searchable_by_location_id(client_for, support, issued, biller):
-    payment_record(customer=issued[1].customer, amount="9.10", paid_on=AUGUST_3, method="check", reference="CHK 881", actor=biller)
+    payment_record(
+        customer=issued[1].customer, amount="9.10", paid_on=AUGUST_3, method="check", reference="CHK 881", actor=biller
+    )
     client = client_for(support)
     url = reverse("admin:billing_payment_changelist")
     html = client.get(url, {"q": "100000002"}).content.decode()
