@@ -140,3 +140,21 @@ def test_elsewhere_the_reads_stay_one_plain_table(db):
     with pytest.raises(CommandError, match="one plain table") as refused:
         call_command("archive_reads", "--before", "2000-01")
     assert refused.value.returncode == 2
+
+
+@on_postgresql
+def test_the_import_makes_its_months_before_its_write_transaction(db, tmp_path, monkeypatch):
+    # Attaching a partition locks the default one: inside the import's transaction it would be held (and block
+    # every reader of the reads table) until the whole file is written.
+    from metering import services
+
+    seen = {}
+    save = services._save
+
+    def recording_save(run, batch, progress):
+        seen["months"] = set(read_partitions())
+        return save(run, batch, progress)
+
+    monkeypatch.setattr(services, "_save", recording_save)
+    _import(_export(tmp_path, datetime.date(2017, 5, 2)))
+    assert datetime.date(2017, 5, 1) in seen["months"]
