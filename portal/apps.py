@@ -3,7 +3,10 @@ from django.apps import AppConfig
 
 class PortalConfig(AppConfig):
     name = "portal"
-    role_permissions = {}
+    # Support answers customers about their alerts; they are set on the portal only (read-only admin).
+    role_permissions = {
+        role: ["portal.view_alertsetting", "portal.view_alertevent"] for role in ("Support", "Operations")
+    }
     staff_nav = []
 
     def ready(self):

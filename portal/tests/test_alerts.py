@@ -189,3 +189,14 @@ def test_a_refused_email_is_sent_by_the_next_check(alice_reads, monkeypatch):
     monkeypatch.undo()
     assert services.alerts_check(today=TODAY) == {"budget": 0, "vacation": 0, "emailed": 1}
     assert "at 75%" in mail.outbox[0].body and AlertEvent.objects.get().emailed_at is not None
+
+
+def test_support_sees_an_accounts_alerts_in_the_admin_and_changes_none(client_for, support, alice_reads):
+    set_alerts(alice_reads, budget=budget_at(alice_reads, "0.8"))
+    services.alerts_check(today=TODAY)
+    client = client_for(support)
+    page = client.get("/admin/portal/alertevent/").content.decode()
+    assert "100000001" in page and "Budget" in page
+    event = AlertEvent.objects.get()
+    assert client.post(f"/admin/portal/alertevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/portal/alertsetting/").status_code == 200
