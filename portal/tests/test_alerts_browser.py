@@ -139,3 +139,27 @@ def test_a_landlord_switches_to_a_second_account(browser, live_server, read_alic
     shoot(page, width, "portal_account_switcher")
     page.goto(f"{live_server.url}/portal/bills/")
     assert "100000001" not in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_new_cards_pages_and_switcher_have_no_axe_violation(browser, live_server, axe, read_alice, alice, width):
+    """The dashboard with a budget alert, a comparison and the switcher, the Alerts page, and its refused form."""
+    from portal.models import AlertSetting
+
+    rental = make_customer("100000007", "Alice Archer", facility_name="Oak Ave rental")
+    rental.user = alice
+    rental.save()
+    month = (today().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    similar_homes(19, month)
+    comparisons_refresh(period=month)
+    AlertSetting.objects.create(customer=read_alice, budget=Decimal("20.00"))
+    alerts_check()
+    page = signed_in_page(browser, live_server, width=width)
+    assert page.locator(".hs-comparison").count() == 1 and page.locator(".hs-chosen-alerts").count() == 1
+    assert axe(page) == []
+    page.goto(f"{live_server.url}/portal/alerts/")
+    assert axe(page) == []
+    page.get_by_label("Away from").fill("2026-12-20")
+    page.get_by_role("button", name="Save alerts").click()
+    assert page.get_by_text("Enter both dates you are away, or neither.").is_visible()
+    assert axe(page) == []
