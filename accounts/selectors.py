@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from .models import AuditEvent, Customer
 
-
 PORTAL_ACCOUNT_KEY = "portal_account"  # the session key of the account a login chose in the portal
 
 
