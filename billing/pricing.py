@@ -3,7 +3,7 @@
 The bill run, the bill documents and the anticipated-bill forecast all price with this module, so a
 forecast and the bill that follows it can never disagree on arithmetic.
 
-Rules (SPEC §2), all in Decimal:
+Rules (SPEC §2), exact (integers and Decimal, never float):
 - tiers are graduated: `Tier.up_to` is the cumulative upper bound in CCF of the tier (None = no bound,
   only allowed on the last tier); each tier prices the part of the usage that falls inside it;
 - usage charge = round half up to the cent of (Σ tier quantity × tier rate) × the month's multiplier;
@@ -13,15 +13,15 @@ The lines of a priced bill always add up to its total: each tier line is rounded
 for display and the seasonal adjustment line takes the difference to the usage charge (when the
 multiplier is 1 and a rate has sub-cent precision, a "Rounding" line does that job instead).
 
-`price_cents` does the same arithmetic in numpy on integers for a whole bill run; it is checked
-against `price` to the cent by the tests.
+`price_cents` is the rule: the arithmetic in numpy on integers (cents, ten-thousandths of a CCF), for a
+whole bill run at once; `price` lays one bill's lines out from it, so the two cannot drift.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 
@@ -86,11 +86,6 @@ class PricedBill:
         return sum((line.amount for line in self.lines if line.kind == LineKind.FEE and line.code == code), ZERO)
 
 
-def money(value: Decimal) -> Decimal:
-    """Round half up to the cent (SPEC §2)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def check_tiers(tiers: tuple[Tier, ...]) -> None:
     """Tiers must rise strictly, start above 0, and end with an unbounded tier; rates are never negative."""
     if not tiers:
@@ -142,25 +137,25 @@ def seasonal_label(multiplier: Decimal, month: int) -> str:
 
 
 def price(usage_ccf: Decimal, plan: RatePlan, month: int) -> PricedBill:
-    """Price one period's usage (CCF, Decimal, ≥ 0) for the period's month (1-12)."""
+    """Price one period's usage (CCF, Decimal, ≥ 0, at most 4 places as stored) for the period's month (1-12).
+
+    The money comes from price_cents, the one rule a bill run uses for every bill at once, so a single
+    bill, an anticipated bill and a bill run cannot round differently; this lays it out as lines."""
     if not isinstance(usage_ccf, Decimal):
         raise TypeError("usage_ccf must be a Decimal: money is never computed in float.")
     if usage_ccf < 0:
         raise ValueError(f"Usage cannot be negative (got {usage_ccf}).")
     if not 1 <= month <= 12:
         raise ValueError(f"Month must be 1-12 (got {month}).")
+    cents = price_cents(np.array([_scaled(usage_ccf, USAGE_PLACES)], dtype=np.int64), plan, month)
     lines = []
-    exact = ZERO
     for index, (tier, quantity) in enumerate(zip(plan.tiers, tier_quantities(usage_ccf, plan.tiers), strict=True)):
         if quantity == 0 and not (index == 0 and usage_ccf == 0):
             continue  # a line per tier used; a zero-usage bill still shows the first tier at 0 CCF
-        exact += quantity * tier.rate
-        lines.append(
-            Line(LineKind.TIER, tier_label(index, plan.tiers), quantity, tier.rate, money(quantity * tier.rate))
-        )
+        amount = _dollars(cents.tier_cents[0, index])
+        lines.append(Line(LineKind.TIER, tier_label(index, plan.tiers), quantity, tier.rate, amount))
     multiplier = plan.multiplier(month)
-    usage_charge = money(exact * multiplier)
-    difference = usage_charge - sum((line.amount for line in lines), ZERO)
+    usage_charge, difference = _dollars(cents.usage_cents[0]), _dollars(cents.adjustment_cents[0])
     shown = usage_charge - difference  # Σ of the tier lines as printed: what the adjustment applies to
     if multiplier != ONE:
         lines.append(Line(LineKind.SEASONAL, seasonal_label(multiplier, month), shown, multiplier, difference))
@@ -170,6 +165,10 @@ def price(usage_ccf: Decimal, plan: RatePlan, month: int) -> PricedBill:
         lines.append(Line(LineKind.FEE, fee.label, ONE, fee.amount, fee.amount, fee.code))
     fees_total = sum((fee.amount for fee in plan.fees), ZERO)
     return PricedBill(tuple(lines), usage_charge, fees_total, usage_charge + fees_total)
+
+
+def _dollars(cents) -> Decimal:
+    return Decimal(int(cents)).scaleb(-2).quantize(CENT)
 
 
 # SPEC §2's default schedule (the migration stores the same figures as the first rate schedule).
