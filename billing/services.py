@@ -66,7 +66,8 @@ def _issue_day(period: datetime.date, issue_date: datetime.date | None, today: d
         raise BillingError(f"The issue date {issue_date:%Y-%m-%d} is in the future.")
     if issue_date < period_end(period):
         raise BillingError(
-            f"The issue date {issue_date:%Y-%m-%d} is before {label(period)}'s last day ({period_end(period):%Y-%m-%d})."
+            f"The issue date {issue_date:%Y-%m-%d} is before {label(period)}'s last day "
+            f"({period_end(period):%Y-%m-%d})."
         )
     return issue_date
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from accounts.exceptions import AccountError
 from accounts.roles import Role, capability_required, staff_required, user_can, user_roles
 from accounts.selectors import SEARCH_LIMIT, audit_choices, audit_events, customer_by_location, customer_search
-from accounts.exceptions import AccountError
 from accounts.services import customer_update_contact, customer_update_delivery
 
 from . import analytics, charts, selectors
@@ -91,7 +91,8 @@ def customer_edit(request, location_id):
         else:
             messages.info(request, "Nothing changed.")
         return redirect("staff:customer", location_id=before.location_id)
-    delivery = DeliveryRequestForm(initial={"billing_email": customer.bill_email, "bill_delivery": customer.bill_delivery})
+    initial = {"billing_email": customer.bill_email, "bill_delivery": customer.bill_delivery}
+    delivery = DeliveryRequestForm(initial=initial)
     return render(request, "staff/customer_edit.html", {"customer": customer, "form": form, "delivery": delivery})
 
 

@@ -222,7 +222,7 @@ def test_sql_open_amounts_equal_settle_on_random_ledgers(db, biller):
         by_bill = {b.pk: b.open_balance() for b in Bill.objects.with_payment_status(on)}
         for bill in Bill.objects.all():
             customer = bill.customer
-            expected = dict((e.bill_id, a) for e, a in open_amounts(customer, on) if e.kind == "bill")
+            expected = {e.bill_id: a for e, a in open_amounts(customer, on) if e.kind == "bill"}
             if bill.issue_date <= on:
                 assert by_bill[bill.pk] == expected[bill.pk]
         for row in balances_as_of(on):
