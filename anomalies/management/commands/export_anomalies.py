@@ -1,12 +1,12 @@
 import csv
-import os
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from anomalies.models import Method
 from anomalies.selectors import anomalies_for_export
+
+from ._csv_output import write_export
 
 FOUR = Decimal("0.0001")
 HEADER = ["location_id", "date", "usage_ccf", "mean", "std", "method", "status"]
@@ -21,20 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, method, output, **options):
         rows = anomalies_for_export(method=method)
-        try:
-            stream = open(output, "w", newline="", encoding="utf-8") if output else self.stdout  # noqa: SIM115
-        except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror}.", returncode=2) from exc
-        try:
-            count = write_csv(stream, rows)
-        except BrokenPipeError:  # the reader stopped early (e.g. `| head`): not an error of ours
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        finally:
-            if output:
-                stream.close()
-        where = output or "standard output"
-        self.stderr.write(self.style.SUCCESS(f"{count:,} anomalies written to {where}."))
+        write_export(self, output=output, write=lambda stream: write_csv(stream, rows), noun="anomalies")
 
 
 def _places(value) -> str:

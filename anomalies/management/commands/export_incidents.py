@@ -1,11 +1,11 @@
 import csv
-import os
-import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from anomalies.models import Status
 from anomalies.selectors import incidents_for_export
+
+from ._csv_output import write_export
 
 HEADER = ["location_id", "kind", "start", "end", "days", "methods", "excess_ccf", "estimated_cost", "status"]
 
@@ -22,19 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, status, output, **options):
         rows = incidents_for_export(status=status)
-        try:
-            stream = open(output, "w", newline="", encoding="utf-8") if output else self.stdout  # noqa: SIM115
-        except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror}.", returncode=2) from exc
-        try:
-            count = write_csv(stream, rows)
-        except BrokenPipeError:  # the reader stopped early (e.g. `| head`): not an error of ours
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        finally:
-            if output:
-                stream.close()
-        self.stderr.write(self.style.SUCCESS(f"{count:,} incidents written to {output or 'standard output'}."))
+        write_export(self, output=output, write=lambda stream: write_csv(stream, rows), noun="incidents")
 
 
 def write_csv(stream, rows) -> int:
