@@ -137,18 +137,11 @@ def anomaly_queue(
         queryset = queryset.filter(method__in=methods)
     if statuses:
         queryset = queryset.filter(status__in=statuses)
-    if customer_types:
-        queryset = queryset.filter(customer__customer_type__in=customer_types)
-    if cycles:
-        queryset = queryset.filter(customer__cycle_number__in=cycles)
+    queryset = _of_customers(queryset, customer_types=customer_types, cycles=cycles, customer_query=customer_query)
     if date_from:
         queryset = queryset.filter(date__gte=date_from)
     if date_to:
         queryset = queryset.filter(date__lte=date_to)
-    if customer_query:
-        queryset = queryset.filter(
-            Q(customer__location_id__startswith=customer_query) | Q(customer__name__icontains=customer_query)
-        )
     return queryset.order_by("-date", "-detected_at", "customer__location_id", "method")
 
 
@@ -186,16 +179,9 @@ def incident_queue(
         queryset = queryset.filter(kind__in=kinds)
     if statuses:
         queryset = queryset.filter(status__in=statuses)
-    if customer_types:
-        queryset = queryset.filter(customer__customer_type__in=customer_types)
-    if cycles:
-        queryset = queryset.filter(customer__cycle_number__in=cycles)
+    queryset = _of_customers(queryset, customer_types=customer_types, cycles=cycles, customer_query=customer_query)
     if allowance:
         queryset = queryset.filter(allowance=allowance)
-    if customer_query:
-        queryset = queryset.filter(
-            Q(customer__location_id__startswith=customer_query) | Q(customer__name__icontains=customer_query)
-        )
     return queryset.order_by("-estimated_cost", "-end", "customer__location_id", "pk")
 
 
@@ -236,3 +222,16 @@ def incidents_for_export(*, status: str | None = None):
     return queryset.order_by("customer__location_id", "start", "pk").values_list(
         "customer__location_id", "kind", "start", "end", "days", "methods", "excess_ccf", "estimated_cost", "status"
     )
+
+
+def _of_customers(queryset, *, customer_types=None, cycles=None, customer_query=""):
+    """The queues' filters on the customer: its type, its cycle, a location-id prefix or part of its name."""
+    if customer_types:
+        queryset = queryset.filter(customer__customer_type__in=customer_types)
+    if cycles:
+        queryset = queryset.filter(customer__cycle_number__in=cycles)
+    if customer_query:
+        queryset = queryset.filter(
+            Q(customer__location_id__startswith=customer_query) | Q(customer__name__icontains=customer_query)
+        )
+    return queryset
